@@ -1,0 +1,263 @@
+//! The native command-line program: `fxlabel label INPUT --out DIR ...`.
+//!
+//! Exit codes: 0 done, 1 a labeling or I/O error, 2 bad usage, input or
+//! parameters (nothing on disk is changed then).
+
+use clap::{Args, Parser, Subcommand};
+use fxlabel::store::{self, Progress, Status};
+use fxlabel::{
+    CandlesBuilder, Compression, CsvReader, EncodeOptions, Error, Format, HorizonUnit, Labeler,
+    Params, Side, Tie,
+};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "fxlabel",
+    version,
+    about = "Triple-barrier labels for 1-minute FX candles, one file per (target, stop, horizon) config"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Label INPUT (Parquet or CSV) over a grid of configs into DIR.
+    Label(LabelArgs),
+}
+
+#[derive(Args)]
+struct LabelArgs {
+    /// Candles: a .parquet or .csv file with timestamp, open, high, low, close.
+    input: PathBuf,
+    /// Output folder (created if missing).
+    #[arg(long, default_value = "labels")]
+    out: PathBuf,
+    /// Take-profit distances in pips.
+    #[arg(long, value_delimiter = ',', default_values_t = Params::default().target_pips)]
+    targets: Vec<f64>,
+    /// Stop-loss distances in pips.
+    #[arg(long, value_delimiter = ',', default_values_t = Params::default().stop_pips)]
+    stops: Vec<f64>,
+    /// Vertical barriers, in --unit.
+    #[arg(long, value_delimiter = ',', default_values_t = Params::default().horizons)]
+    horizons: Vec<u64>,
+    /// minutes (clock time from the timestamps) or bars.
+    #[arg(long, default_value = "minutes")]
+    unit: String,
+    /// Price of one pip (0.01 for JPY pairs).
+    #[arg(long, default_value_t = 0.0001)]
+    pip: f64,
+    /// Directions to label.
+    #[arg(long, value_delimiter = ',', default_value = "long,short")]
+    sides: Vec<String>,
+    /// A bar touching both barriers counts as: stop or target.
+    #[arg(long, default_value = "stop")]
+    tie: String,
+    /// Add {side}_mfe_pips and {side}_mae_pips.
+    #[arg(long)]
+    extras: bool,
+    /// parquet or arrow (Arrow IPC file).
+    #[arg(long, default_value = "parquet")]
+    format: String,
+    /// Parquet codec: zstd[:level], snappy, lz4, gzip[:level], none.
+    #[arg(long, default_value = "zstd")]
+    compression: String,
+    /// Replace existing files made with other settings or data.
+    #[arg(long)]
+    overwrite: bool,
+    /// Name of the time column when it is not timestamp/time/date/datetime.
+    #[arg(long)]
+    time_column: Option<String>,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Label(args) = cli.command;
+    match label(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fxlabel: error: {e}");
+            match e {
+                Error::Input { .. }
+                | Error::Param { .. }
+                | Error::Format(_)
+                | Error::Mismatch { .. } => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            }
+        }
+    }
+}
+
+fn params(a: &LabelArgs) -> fxlabel::Result<(Params, EncodeOptions)> {
+    let sides = a
+        .sides
+        .iter()
+        .map(|s| s.parse::<Side>())
+        .collect::<fxlabel::Result<Vec<_>>>()?;
+    let p = Params {
+        target_pips: a.targets.clone(),
+        stop_pips: a.stops.clone(),
+        horizons: a.horizons.clone(),
+        horizon_unit: a.unit.parse::<HorizonUnit>()?,
+        pip_value: a.pip,
+        sides,
+        tie: a.tie.parse::<Tie>()?,
+        extras: a.extras,
+    };
+    let e = EncodeOptions {
+        format: a.format.parse::<Format>()?,
+        compression: a.compression.parse::<Compression>()?,
+        ..EncodeOptions::default()
+    };
+    Ok((p, e))
+}
+
+/// Reads a Parquet or CSV file (by extension, else by its magic bytes).
+fn read_input(path: &Path, time_column: Option<&str>) -> fxlabel::Result<fxlabel::Candles> {
+    let io = |e| Error::io(format!("cannot read {}", path.display()), e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut b = CandlesBuilder::new();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut head = [0u8; 4];
+    let n = f.read(&mut head).map_err(io)?;
+    if ext == "parquet" || ext == "pq" || (ext != "csv" && &head[..n] == b"PAR1") {
+        let bytes = std::fs::read(path).map_err(io)?;
+        fxlabel::read_parquet(bytes.into(), time_column, &mut b)?;
+    } else {
+        let mut r = CsvReader::new(time_column);
+        r.feed(&head[..n], &mut b)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let k = f.read(&mut buf).map_err(io)?;
+            if k == 0 {
+                break;
+            }
+            r.feed(&buf[..k], &mut b)?;
+        }
+        r.finish(&mut b)?;
+    }
+    b.finish()
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.2} GB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} kB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn human_secs(s: f64) -> String {
+    if s >= 3600.0 {
+        format!(
+            "{}h{:02}m",
+            (s / 3600.0) as u64,
+            ((s % 3600.0) / 60.0) as u64
+        )
+    } else if s >= 60.0 {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+fn label(a: &LabelArgs) -> fxlabel::Result<()> {
+    let t0 = Instant::now();
+    let (p, enc) = params(a)?;
+    let p = p.validate()?;
+    let say = |m: String| {
+        if !a.quiet {
+            eprintln!("{m}");
+        }
+    };
+    let candles = read_input(&a.input, a.time_column.as_deref())?;
+    say(format!(
+        "read {} candles from {} in {}",
+        candles.len(),
+        a.input.display(),
+        human_secs(t0.elapsed().as_secs_f64())
+    ));
+    let t1 = Instant::now();
+    let labeler = Labeler::new(candles, p)?;
+    say(format!(
+        "shared work for {} configs in {} ({} held)",
+        labeler.configs().len(),
+        human_secs(t1.elapsed().as_secs_f64()),
+        human_bytes((labeler.shared_bytes() + labeler.candles().heap_bytes()) as u64)
+    ));
+    let plan = store::plan(&labeler, &enc, &a.out, a.overwrite)?;
+    if plan.skipped() > 0 {
+        say(format!(
+            "found {}/{} already saved in {}, resuming",
+            plan.skipped(),
+            plan.total(),
+            a.out.display()
+        ));
+    }
+    let tty = std::io::stderr().is_terminal();
+    let t2 = Instant::now();
+    let to_make = plan.total() - plan.skipped();
+    let mut made = 0usize;
+    let mut last_decile = 0;
+    let summary = store::run(&labeler, &enc, &a.out, &plan, |pr: Progress<'_>| {
+        if a.quiet {
+            return;
+        }
+        if let Status::Written(_) = pr.status {
+            made += 1;
+        }
+        let secs = t2.elapsed().as_secs_f64().max(1e-9);
+        let rate = made as f64 / secs;
+        let eta = if rate > 0.0 {
+            (to_make - made) as f64 / rate
+        } else {
+            0.0
+        };
+        let width = 30;
+        let fill = pr.done * width / pr.total.max(1);
+        let line = format!(
+            "[{}{}] {}/{} {} {:.1} configs/s ETA {}",
+            "#".repeat(fill),
+            "-".repeat(width - fill),
+            pr.done,
+            pr.total,
+            pr.key,
+            rate,
+            human_secs(eta)
+        );
+        let decile = pr.done * 10 / pr.total.max(1);
+        if tty {
+            eprint!("\r{line}\x1b[K");
+            if pr.done == pr.total {
+                eprintln!();
+            }
+        } else if decile > last_decile || pr.done == pr.total {
+            last_decile = decile;
+            eprintln!("{line}");
+        }
+        let _ = std::io::stderr().flush();
+    })?;
+    say(format!(
+        "done: {} configs written, {} skipped, {} in {} ({} total)",
+        summary.written,
+        summary.skipped,
+        human_bytes(summary.bytes),
+        a.out.display(),
+        human_secs(t0.elapsed().as_secs_f64())
+    ));
+    Ok(())
+}

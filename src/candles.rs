@@ -1,0 +1,376 @@
+//! Candles: the input columns, their validation and their fingerprint.
+//!
+//! [`CandlesBuilder`] takes the input in chunks (so no host ever needs one
+//! giant array) and checks every rule of the label contract as rows
+//! arrive: strictly increasing timestamps, finite prices, `low <= high`,
+//! open and close inside `[low, high]`. The first offending row is
+//! reported with its 0-based index and column. `open` is only validated
+//! and hashed, never stored, since no label depends on it.
+//!
+//! ```
+//! use fxlabel::CandlesBuilder;
+//! let mut b = CandlesBuilder::new();
+//! b.push(0, 1.1, 1.1005, 1.0995, 1.1).unwrap();
+//! let err = b.push(0, 1.1, 1.1005, 1.0995, 1.1).unwrap_err();
+//! assert!(err.to_string().contains("row 1, column 'timestamp'"));
+//! let candles = b.finish().unwrap();
+//! assert_eq!(candles.len(), 1);
+//! ```
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Validated candles: one instrument, sorted by time, timestamps in epoch
+/// milliseconds (UTC).
+#[derive(Debug, Clone)]
+pub struct Candles {
+    pub(crate) ts: Vec<i64>,
+    pub(crate) high: Vec<f64>,
+    pub(crate) low: Vec<f64>,
+    pub(crate) close: Vec<f64>,
+    fingerprint: Fingerprint,
+}
+
+impl Candles {
+    /// Builds candles from whole columns (validating them).
+    pub fn from_columns(
+        ts: &[i64],
+        open: &[f64],
+        high: &[f64],
+        low: &[f64],
+        close: &[f64],
+    ) -> Result<Self> {
+        let mut b = CandlesBuilder::new();
+        b.push_columns(ts, open, high, low, close)?;
+        b.finish()
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// Always false: empty input is rejected.
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// Entry timestamps (epoch ms).
+    pub fn timestamps(&self) -> &[i64] {
+        &self.ts
+    }
+
+    /// Highs.
+    pub fn high(&self) -> &[f64] {
+        &self.high
+    }
+
+    /// Lows.
+    pub fn low(&self) -> &[f64] {
+        &self.low
+    }
+
+    /// Closes.
+    pub fn close(&self) -> &[f64] {
+        &self.close
+    }
+
+    /// What identifies this input in every output file's metadata.
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    /// Bytes held by the columns.
+    pub fn heap_bytes(&self) -> usize {
+        self.ts.capacity() * 8
+            + (self.high.capacity() + self.low.capacity() + self.close.capacity()) * 8
+    }
+}
+
+/// Identifies an input: row count, first and last timestamp, and a hash of
+/// the timestamp and price columns (open, high, low, close), as hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub rows: u64,
+    pub first_ts: i64,
+    pub last_ts: i64,
+    pub hash: String,
+}
+
+/// Streaming 64-bit hash over 64-bit words, one state per column so that
+/// chunked input hashes the same as whole columns. Not cryptographic: it
+/// tells other data from this data, nothing more.
+#[derive(Debug, Clone, Copy)]
+struct WordHash(u64);
+
+impl WordHash {
+    const SEED: u64 = 0x243F_6A88_85A3_08D3;
+    fn new() -> Self {
+        WordHash(Self::SEED)
+    }
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(23) ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+fn avalanche(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Accumulates candles chunk by chunk, validating each row as it comes.
+#[derive(Debug, Clone)]
+pub struct CandlesBuilder {
+    ts: Vec<i64>,
+    high: Vec<f64>,
+    low: Vec<f64>,
+    close: Vec<f64>,
+    hashes: [WordHash; 5],
+}
+
+impl Default for CandlesBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CandlesBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        CandlesBuilder {
+            ts: Vec::new(),
+            high: Vec::new(),
+            low: Vec::new(),
+            close: Vec::new(),
+            hashes: [WordHash::new(); 5],
+        }
+    }
+
+    /// Rows accepted so far.
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// True when no row was accepted yet.
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// Reserves room for `additional` more rows.
+    pub fn reserve(&mut self, additional: usize) {
+        self.ts.reserve(additional);
+        self.high.reserve(additional);
+        self.low.reserve(additional);
+        self.close.reserve(additional);
+    }
+
+    /// Appends one row, or reports why it is invalid (the row is then not
+    /// added, and the builder should be dropped).
+    pub fn push(&mut self, ts: i64, open: f64, high: f64, low: f64, close: f64) -> Result<()> {
+        let row = self.ts.len();
+        if let Some(&prev) = self.ts.last() {
+            if ts <= prev {
+                let what = if ts == prev {
+                    "duplicate"
+                } else {
+                    "out-of-order"
+                };
+                return Err(Error::input(
+                    Some(row),
+                    "timestamp",
+                    format!("{what} timestamp {ts} (previous row has {prev}); timestamps must be strictly increasing"),
+                ));
+            }
+        }
+        for (name, v) in [
+            ("open", open),
+            ("high", high),
+            ("low", low),
+            ("close", close),
+        ] {
+            if !v.is_finite() {
+                return Err(Error::input(
+                    Some(row),
+                    name,
+                    format!("{name} is {v}, prices must be finite"),
+                ));
+            }
+        }
+        if high < low {
+            return Err(Error::input(
+                Some(row),
+                "high",
+                format!("high {high} is below low {low}"),
+            ));
+        }
+        if open < low || open > high {
+            return Err(Error::input(
+                Some(row),
+                "open",
+                format!("open {open} is outside [low {low}, high {high}]"),
+            ));
+        }
+        if close < low || close > high {
+            return Err(Error::input(
+                Some(row),
+                "close",
+                format!("close {close} is outside [low {low}, high {high}]"),
+            ));
+        }
+        self.hashes[0].add(ts as u64);
+        self.hashes[1].add(open.to_bits());
+        self.hashes[2].add(high.to_bits());
+        self.hashes[3].add(low.to_bits());
+        self.hashes[4].add(close.to_bits());
+        self.ts.push(ts);
+        self.high.push(high);
+        self.low.push(low);
+        self.close.push(close);
+        Ok(())
+    }
+
+    /// Appends a chunk of whole columns (all of the same length).
+    pub fn push_columns(
+        &mut self,
+        ts: &[i64],
+        open: &[f64],
+        high: &[f64],
+        low: &[f64],
+        close: &[f64],
+    ) -> Result<()> {
+        let n = ts.len();
+        for (name, len) in [
+            ("open", open.len()),
+            ("high", high.len()),
+            ("low", low.len()),
+            ("close", close.len()),
+        ] {
+            if len != n {
+                return Err(Error::input(
+                    None,
+                    name,
+                    format!("column has {len} values but timestamp has {n} in this chunk"),
+                ));
+            }
+        }
+        self.reserve(n);
+        for i in 0..n {
+            self.push(ts[i], open[i], high[i], low[i], close[i])?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the input; an empty input is an error.
+    pub fn finish(self) -> Result<Candles> {
+        let n = self.ts.len();
+        if n == 0 {
+            return Err(Error::input(None, "timestamp", "the input has no rows"));
+        }
+        let mut h = WordHash::new();
+        for c in &self.hashes {
+            h.add(c.0);
+        }
+        h.add(n as u64);
+        let fingerprint = Fingerprint {
+            rows: n as u64,
+            first_ts: self.ts[0],
+            last_ts: self.ts[n - 1],
+            hash: format!("{:016x}", avalanche(h.0)),
+        };
+        let mut c = Candles {
+            ts: self.ts,
+            high: self.high,
+            low: self.low,
+            close: self.close,
+            fingerprint,
+        };
+        c.ts.shrink_to_fit();
+        c.high.shrink_to_fit();
+        c.low.shrink_to_fit();
+        c.close.shrink_to_fit();
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_at(rows: &[(i64, f64, f64, f64, f64)]) -> (Option<usize>, String) {
+        let mut b = CandlesBuilder::new();
+        for r in rows {
+            if let Err(Error::Input { row, column, .. }) = b.push(r.0, r.1, r.2, r.3, r.4) {
+                return (row, column);
+            }
+        }
+        match b.finish() {
+            Err(Error::Input { row, column, .. }) => (row, column),
+            _ => panic!("expected an error"),
+        }
+    }
+
+    const OK: (i64, f64, f64, f64, f64) = (0, 1.0, 1.1, 0.9, 1.0);
+
+    #[test]
+    fn each_rule_names_row_and_column() {
+        assert_eq!(err_at(&[]), (None, "timestamp".into()));
+        assert_eq!(err_at(&[OK, OK]), (Some(1), "timestamp".into()));
+        assert_eq!(
+            err_at(&[(5, 1.0, 1.1, 0.9, 1.0), (4, 1.0, 1.1, 0.9, 1.0)]),
+            (Some(1), "timestamp".into())
+        );
+        assert_eq!(
+            err_at(&[(0, f64::NAN, 1.1, 0.9, 1.0)]),
+            (Some(0), "open".into())
+        );
+        assert_eq!(
+            err_at(&[OK, (1, 1.0, f64::INFINITY, 0.9, 1.0)]),
+            (Some(1), "high".into())
+        );
+        assert_eq!(
+            err_at(&[(0, 1.0, 1.1, f64::NEG_INFINITY, 1.0)]),
+            (Some(0), "low".into())
+        );
+        assert_eq!(
+            err_at(&[(0, 1.0, 1.1, 0.9, f64::NAN)]),
+            (Some(0), "close".into())
+        );
+        assert_eq!(err_at(&[(0, 1.0, 0.9, 1.1, 1.0)]), (Some(0), "high".into()));
+        assert_eq!(err_at(&[(0, 1.2, 1.1, 0.9, 1.0)]), (Some(0), "open".into()));
+        assert_eq!(
+            err_at(&[(0, 1.0, 1.1, 0.9, 0.8)]),
+            (Some(0), "close".into())
+        );
+    }
+
+    #[test]
+    fn chunked_and_whole_fingerprints_agree() {
+        let ts: Vec<i64> = (0..10).map(|i| i * 60_000).collect();
+        let p: Vec<f64> = (0..10).map(|i| 1.0 + i as f64 * 1e-4).collect();
+        let whole = Candles::from_columns(&ts, &p, &p, &p, &p).unwrap();
+        let mut b = CandlesBuilder::new();
+        b.push_columns(&ts[..3], &p[..3], &p[..3], &p[..3], &p[..3])
+            .unwrap();
+        b.push_columns(&ts[3..], &p[3..], &p[3..], &p[3..], &p[3..])
+            .unwrap();
+        let chunked = b.finish().unwrap();
+        assert_eq!(whole.fingerprint(), chunked.fingerprint());
+        let mut q = p.clone();
+        q[7] += 1e-5;
+        let other = Candles::from_columns(&ts, &p, &q, &p, &p);
+        assert!(other.is_err(), "close above high must be rejected");
+        let other = Candles::from_columns(&ts, &p, &q, &p, &q).unwrap();
+        assert_ne!(whole.fingerprint().hash, other.fingerprint().hash);
+    }
+
+    #[test]
+    fn mismatched_chunk_lengths_are_rejected() {
+        let mut b = CandlesBuilder::new();
+        let e = b
+            .push_columns(&[0, 1], &[1.0], &[1.0, 1.0], &[1.0, 1.0], &[1.0, 1.0])
+            .unwrap_err();
+        assert!(e.to_string().contains("'open'"), "{e}");
+    }
+}

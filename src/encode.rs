@@ -1,0 +1,310 @@
+//! Encoding one config: Arrow record batches with the contract's schema,
+//! written as Parquet or Arrow IPC file bytes.
+//!
+//! Rows are produced [`BATCH_ROWS`] at a time and Parquet row groups hold
+//! [`EncodeOptions::row_group_size`] rows, so one config never has all of
+//! its rows materialised at once: memory is one row group's encoded
+//! columns plus one batch, whatever N is.
+//!
+//! Column encodings were chosen on the per-column measurements in the
+//! README ("Encoding choices"): delta for timestamps and exit offsets,
+//! dictionary/RLE for labels, returns and flags, zstd on top.
+//!
+//! ```
+//! use fxlabel::{Candles, EncodeOptions, Labeler, Params};
+//! let ts: Vec<i64> = (0..100).map(|i| i * 60_000).collect();
+//! let p: Vec<f64> = (0..100).map(|i| 1.1 + (i % 7) as f64 * 1e-4).collect();
+//! let candles = Candles::from_columns(&ts, &p, &p, &p, &p).unwrap();
+//! let labeler = Labeler::new(candles, Params::default().validate().unwrap()).unwrap();
+//! let bytes = fxlabel::encode_config(&labeler, &labeler.configs()[0], &EncodeOptions::default()).unwrap();
+//! assert_eq!(&bytes[..4], b"PAR1");
+//! ```
+
+use crate::error::{Error, Result};
+use crate::grid::{Config, Format, Side};
+use crate::kernel::{Labeler, Outcome};
+use crate::meta::{FileMeta, FORMAT_VERSION};
+use arrow_array::builder::{BooleanBuilder, Float32Builder, Int8Builder, UInt32Builder};
+use arrow_array::{ArrayRef, RecordBatch, TimestampMillisecondArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression as PqCompression, Encoding, GzipLevel, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use std::collections::HashMap;
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Rows per record batch handed to a writer.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// Parquet compression codec.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Compression {
+    None,
+    Snappy,
+    Lz4,
+    Gzip(u32),
+    Zstd(i32),
+}
+
+impl FromStr for Compression {
+    type Err = Error;
+    /// `none`, `snappy`, `lz4`, `gzip[:level]`, `zstd[:level]`.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim().to_ascii_lowercase();
+        let (name, level) = match s.split_once(':') {
+            Some((n, l)) => (n, Some(l)),
+            None => (s.as_str(), None),
+        };
+        let bad = || {
+            Error::param("compression", format!("unknown compression '{s}' (expected none, snappy, lz4, gzip[:0-9], zstd[:1-22])"))
+        };
+        let lvl = |d: i64, lo: i64, hi: i64| -> Result<i64> {
+            match level {
+                None => Ok(d),
+                Some(l) => l
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|x| (lo..=hi).contains(x))
+                    .ok_or_else(bad),
+            }
+        };
+        Ok(match name {
+            "none" | "uncompressed" if level.is_none() => Compression::None,
+            "snappy" if level.is_none() => Compression::Snappy,
+            "lz4" if level.is_none() => Compression::Lz4,
+            "gzip" => Compression::Gzip(lvl(6, 0, 9)? as u32),
+            "zstd" => Compression::Zstd(lvl(1, 1, 22)? as i32),
+            _ => return Err(bad()),
+        })
+    }
+}
+
+impl Compression {
+    fn parquet(self) -> Result<PqCompression> {
+        Ok(match self {
+            Compression::None => PqCompression::UNCOMPRESSED,
+            Compression::Snappy => PqCompression::SNAPPY,
+            Compression::Lz4 => PqCompression::LZ4_RAW,
+            Compression::Gzip(l) => PqCompression::GZIP(GzipLevel::try_new(l)?),
+            Compression::Zstd(l) => PqCompression::ZSTD(ZstdLevel::try_new(l)?),
+        })
+    }
+}
+
+/// How a config is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodeOptions {
+    pub format: Format,
+    /// Parquet only (Arrow IPC files are written uncompressed, which every
+    /// Arrow reader, apache-arrow JS included, can read).
+    pub compression: Compression,
+    /// Parquet rows per row group.
+    pub row_group_size: usize,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            format: Format::Parquet,
+            compression: Compression::Zstd(1),
+            row_group_size: 1 << 20,
+        }
+    }
+}
+
+/// The output schema for `sides` (long before short) and `extras`.
+pub fn label_schema(sides: &[Side], extras: bool) -> Schema {
+    let mut fields = vec![Field::new(
+        "timestamp",
+        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        false,
+    )];
+    for side in [Side::Long, Side::Short] {
+        if !sides.contains(&side) {
+            continue;
+        }
+        fields.push(Field::new(format!("{side}_label"), DataType::Int8, true));
+        fields.push(Field::new(
+            format!("{side}_exit_offset"),
+            DataType::UInt32,
+            true,
+        ));
+        fields.push(Field::new(
+            format!("{side}_return_pips"),
+            DataType::Float32,
+            true,
+        ));
+        fields.push(Field::new(
+            format!("{side}_ambiguous"),
+            DataType::Boolean,
+            true,
+        ));
+        if extras {
+            fields.push(Field::new(
+                format!("{side}_mfe_pips"),
+                DataType::Float32,
+                true,
+            ));
+            fields.push(Field::new(
+                format!("{side}_mae_pips"),
+                DataType::Float32,
+                true,
+            ));
+        }
+    }
+    Schema::new(fields)
+}
+
+/// The metadata a file for `config` made by `labeler` carries.
+pub fn file_meta(labeler: &Labeler, config: &Config) -> FileMeta {
+    FileMeta {
+        format_version: FORMAT_VERSION.into(),
+        config: *config,
+        settings: labeler.params().settings(),
+        input: labeler.candles().fingerprint().clone(),
+    }
+}
+
+fn schema_with_meta(labeler: &Labeler, config: &Config) -> SchemaRef {
+    let p = labeler.params();
+    let meta: HashMap<String, String> = file_meta(labeler, config).to_pairs().into_iter().collect();
+    Arc::new(label_schema(&p.sides, p.extras).with_metadata(meta))
+}
+
+/// Builders for one side's columns.
+struct SideCols {
+    label: Int8Builder,
+    exit: UInt32Builder,
+    ret: Float32Builder,
+    amb: BooleanBuilder,
+    mfe: Float32Builder,
+    mae: Float32Builder,
+}
+
+impl SideCols {
+    fn new(n: usize) -> Self {
+        SideCols {
+            label: Int8Builder::with_capacity(n),
+            exit: UInt32Builder::with_capacity(n),
+            ret: Float32Builder::with_capacity(n),
+            amb: BooleanBuilder::with_capacity(n),
+            mfe: Float32Builder::with_capacity(n),
+            mae: Float32Builder::with_capacity(n),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, o: Option<Outcome>) {
+        self.label.append_option(o.map(|o| o.label));
+        self.exit.append_option(o.map(|o| o.exit_offset));
+        self.ret.append_option(o.map(|o| o.return_pips));
+        self.amb.append_option(o.map(|o| o.ambiguous));
+        self.mfe.append_option(o.map(|o| o.mfe_pips));
+        self.mae.append_option(o.map(|o| o.mae_pips));
+    }
+
+    fn finish(mut self, extras: bool, out: &mut Vec<ArrayRef>) {
+        out.push(Arc::new(self.label.finish()));
+        out.push(Arc::new(self.exit.finish()));
+        out.push(Arc::new(self.ret.finish()));
+        out.push(Arc::new(self.amb.finish()));
+        if extras {
+            out.push(Arc::new(self.mfe.finish()));
+            out.push(Arc::new(self.mae.finish()));
+        }
+    }
+}
+
+/// The labeled rows `rows` of `config` as one record batch of `schema`.
+pub fn config_batch(
+    labeler: &Labeler,
+    config: &Config,
+    rows: std::ops::Range<usize>,
+    schema: SchemaRef,
+) -> Result<RecordBatch> {
+    let n = rows.len();
+    let p = labeler.params();
+    let mut long = SideCols::new(n);
+    let mut short = SideCols::new(n);
+    labeler.for_each_row(config, rows.clone(), |_, l, s| {
+        long.push(l);
+        short.push(s);
+    })?;
+    let ts = &labeler.candles().timestamps()[rows];
+    let mut cols: Vec<ArrayRef> = vec![Arc::new(
+        TimestampMillisecondArray::from(ts.to_vec()).with_timezone("UTC"),
+    )];
+    if p.sides.contains(&Side::Long) {
+        long.finish(p.extras, &mut cols);
+    }
+    if p.sides.contains(&Side::Short) {
+        short.finish(p.extras, &mut cols);
+    }
+    Ok(RecordBatch::try_new(schema, cols)?)
+}
+
+/// Parquet writer properties: per-column encodings and the codec.
+pub fn writer_properties(opts: &EncodeOptions, schema: &Schema) -> Result<WriterProperties> {
+    let mut b = WriterProperties::builder()
+        .set_compression(opts.compression.parquet()?)
+        .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_created_by(format!("fxlabel {}", env!("CARGO_PKG_VERSION")));
+    for f in schema.fields() {
+        let path = ColumnPath::from(f.name().as_str());
+        let name = f.name();
+        if name == "timestamp" || name.ends_with("_exit_offset") {
+            b = b
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    let kv = schema
+        .metadata()
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    Ok(b.set_key_value_metadata(Some(kv)).build())
+}
+
+/// Writes `config`'s file into `w` in `opts.format`, batch by batch, and
+/// gives `w` back.
+pub fn write_config<W: Write + Send>(
+    labeler: &Labeler,
+    config: &Config,
+    opts: &EncodeOptions,
+    w: W,
+) -> Result<W> {
+    let schema = schema_with_meta(labeler, config);
+    let n = labeler.candles().len();
+    let batches = (0..n)
+        .step_by(BATCH_ROWS)
+        .map(|a| a..(a + BATCH_ROWS).min(n));
+    match opts.format {
+        Format::Parquet => {
+            let props = writer_properties(opts, &schema)?;
+            let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props))?;
+            for rows in batches {
+                writer.write(&config_batch(labeler, config, rows, schema.clone())?)?;
+            }
+            Ok(writer.into_inner()?)
+        }
+        Format::Arrow => {
+            let mut writer = arrow_ipc::writer::FileWriter::try_new(w, &schema)?;
+            for rows in batches {
+                writer.write(&config_batch(labeler, config, rows, schema.clone())?)?;
+            }
+            writer.finish()?;
+            Ok(writer.into_inner()?)
+        }
+    }
+}
+
+/// `config`'s whole file as bytes.
+pub fn encode_config(labeler: &Labeler, config: &Config, opts: &EncodeOptions) -> Result<Vec<u8>> {
+    write_config(labeler, config, opts, Vec::new())
+}

@@ -1,0 +1,111 @@
+//! The crate's error type.
+//!
+//! Every failure the library can report is an [`Error`]. Errors about the
+//! candles name the first offending row (0-based) and the column; errors
+//! about parameters name the parameter. Nothing in the library panics on
+//! user data: readers, validation and encoding all return [`Result`].
+
+use std::fmt;
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in fxlabel.
+#[derive(Debug)]
+pub enum Error {
+    /// Bad candles: the first offending row (0-based, `None` when the
+    /// problem is not about one row, e.g. a missing column) and column.
+    Input {
+        row: Option<usize>,
+        column: String,
+        message: String,
+    },
+    /// A bad parameter (pip distances, horizons, sides, tie, ...).
+    Param { name: String, message: String },
+    /// An existing output file whose metadata does not match this run.
+    Mismatch { key: String, message: String },
+    /// A file that is not a valid input or label file.
+    Format(String),
+    /// An error from the Parquet or Arrow libraries.
+    Encoding(String),
+    /// An I/O error (native CLI only), with what was being done.
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn input(row: Option<usize>, column: &str, message: impl Into<String>) -> Self {
+        Error::Input {
+            row,
+            column: column.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn param(name: &str, message: impl Into<String>) -> Self {
+        Error::Param {
+            name: name.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Input {
+                row: Some(row),
+                column,
+                message,
+            } => write!(
+                f,
+                "invalid input at row {row}, column '{column}': {message}"
+            ),
+            Error::Input {
+                row: None,
+                column,
+                message,
+            } => write!(f, "invalid input, column '{column}': {message}"),
+            Error::Param { name, message } => write!(f, "invalid parameter '{name}': {message}"),
+            Error::Mismatch { key, message } => write!(
+                f,
+                "existing file for {key} was made with other settings or data: {message} \
+                 (use overwrite to replace it)"
+            ),
+            Error::Format(m) => write!(f, "{m}"),
+            Error::Encoding(m) => write!(f, "encoding error: {m}"),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<parquet::errors::ParquetError> for Error {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        Error::Encoding(e.to_string())
+    }
+}
+
+impl From<arrow_schema::ArrowError> for Error {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        Error::Encoding(e.to_string())
+    }
+}

@@ -1,0 +1,526 @@
+//! Reading candles: Parquet bytes (via Arrow) and CSV text in chunks.
+//!
+//! Column names are matched case-insensitively. The timestamp column may
+//! be int64 epoch milliseconds or an Arrow timestamp of any unit (floored
+//! to the millisecond); in CSV it may be integer milliseconds or datetime
+//! text (see [`parse_datetime_ms`]). Prices may be float64 or float32
+//! (widened exactly). Every error names the row (0-based, counted over the
+//! whole input) and the column.
+//!
+//! ```
+//! use fxlabel::{CandlesBuilder, CsvReader};
+//! let mut b = CandlesBuilder::new();
+//! let mut r = CsvReader::new(None);
+//! r.feed(b"Time,Open,High,Low,Close\n2024-01-02 00:00,1.1,1.2,1.0,1.1\n2024-01-0", &mut b).unwrap();
+//! r.feed(b"2 00:01:00,1.1,1.2,1.0,1.15\n", &mut b).unwrap();
+//! r.finish(&mut b).unwrap();
+//! assert_eq!(b.finish().unwrap().timestamps(), &[1704153600000, 1704153660000]);
+//! ```
+
+use crate::candles::CandlesBuilder;
+use crate::error::{Error, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date64Type, Float32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+/// The price columns, in input order.
+pub const PRICE_COLUMNS: [&str; 4] = ["open", "high", "low", "close"];
+/// Names tried, in order, for the time column when none is given.
+pub const TIME_COLUMNS: [&str; 4] = ["timestamp", "time", "date", "datetime"];
+
+fn find(names: &[&str], wanted: &str) -> Option<usize> {
+    names
+        .iter()
+        .position(|n| n.trim().eq_ignore_ascii_case(wanted))
+}
+
+fn time_index(names: &[&str], time_column: Option<&str>) -> Result<usize> {
+    match time_column {
+        Some(t) => find(names, t).ok_or_else(|| {
+            Error::input(
+                None,
+                t,
+                format!("column '{t}' is missing (columns: {})", names.join(", ")),
+            )
+        }),
+        None => TIME_COLUMNS
+            .iter()
+            .find_map(|t| find(names, t))
+            .ok_or_else(|| {
+                Error::input(
+                    None,
+                    "timestamp",
+                    format!(
+                        "no time column: expected one of {} (columns: {})",
+                        TIME_COLUMNS.join(", "),
+                        names.join(", ")
+                    ),
+                )
+            }),
+    }
+}
+
+fn price_indices(names: &[&str]) -> Result<[usize; 4]> {
+    let mut out = [0; 4];
+    for (k, p) in PRICE_COLUMNS.iter().enumerate() {
+        out[k] = find(names, p).ok_or_else(|| {
+            Error::input(
+                None,
+                p,
+                format!("column '{p}' is missing (columns: {})", names.join(", ")),
+            )
+        })?;
+    }
+    Ok(out)
+}
+
+/// Appends the candles of a whole Parquet file to `b`.
+pub fn read_parquet(
+    bytes: bytes::Bytes,
+    time_column: Option<&str>,
+    b: &mut CandlesBuilder,
+) -> Result<()> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| Error::Format(format!("not a readable Parquet file: {e}")))?;
+    let names: Vec<String> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let t = time_index(&refs, time_column)?;
+    let prices = price_indices(&refs)?;
+    // Projection over leaf columns: only flat schemas are supported.
+    let roots: Vec<usize> = std::iter::once(t).chain(prices).collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    b.reserve(builder.metadata().file_metadata().num_rows().max(0) as usize);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(65_536)
+        .build()
+        .map_err(|e| Error::Format(format!("cannot read Parquet file: {e}")))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| {
+            Error::Format(format!("cannot read Parquet data at row {}: {e}", b.len()))
+        })?;
+        let bn: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let br: Vec<&str> = bn.iter().map(String::as_str).collect();
+        let tb = find(&br, refs[t]).unwrap_or(0);
+        let pb = price_indices(&br)?;
+        push_batch(&batch, tb, pb, b)?;
+    }
+    Ok(())
+}
+
+/// Appends an Arrow record batch (columns found by index) to `b`.
+pub fn push_batch(
+    batch: &RecordBatch,
+    t: usize,
+    prices: [usize; 4],
+    b: &mut CandlesBuilder,
+) -> Result<()> {
+    let base = b.len();
+    let schema = batch.schema();
+    let ts = timestamps_ms(batch.column(t).as_ref(), schema.field(t).name(), base)?;
+    let mut cols: Vec<Vec<f64>> = Vec::with_capacity(4);
+    for &k in &prices {
+        cols.push(floats(
+            batch.column(k).as_ref(),
+            schema.field(k).name(),
+            base,
+        )?);
+    }
+    b.push_columns(&ts, &cols[0], &cols[1], &cols[2], &cols[3])
+}
+
+fn first_null(a: &dyn Array, name: &str, base: usize) -> Result<()> {
+    if a.null_count() > 0 {
+        let row = (0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0);
+        return Err(Error::input(Some(base + row), name, "null value"));
+    }
+    Ok(())
+}
+
+fn timestamps_ms(a: &dyn Array, name: &str, base: usize) -> Result<Vec<i64>> {
+    first_null(a, name, base)?;
+    let scaled = |v: &[i64], per_ms: i64| v.iter().map(|x| x.div_euclid(per_ms)).collect();
+    Ok(match a.data_type() {
+        DataType::Int64 => a.as_primitive::<Int64Type>().values().to_vec(),
+        DataType::Int32 => a.as_primitive::<Int32Type>().values().iter().map(|&x| x as i64).collect(),
+        DataType::Date64 => a.as_primitive::<Date64Type>().values().to_vec(),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => a.as_primitive::<TimestampMillisecondType>().values().to_vec(),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => scaled(a.as_primitive::<TimestampMicrosecondType>().values(), 1_000),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => scaled(a.as_primitive::<TimestampNanosecondType>().values(), 1_000_000),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            let v = a.as_primitive::<TimestampSecondType>().values();
+            let mut out = Vec::with_capacity(v.len());
+            for (i, &s) in v.iter().enumerate() {
+                out.push(s.checked_mul(1000).ok_or_else(|| Error::input(Some(base + i), name, "timestamp out of range"))?);
+            }
+            out
+        }
+        other => {
+            return Err(Error::input(
+                None,
+                name,
+                format!("type {other} is not a timestamp (expected int64 epoch milliseconds or an Arrow timestamp)"),
+            ))
+        }
+    })
+}
+
+fn floats(a: &dyn Array, name: &str, base: usize) -> Result<Vec<f64>> {
+    first_null(a, name, base)?;
+    Ok(match a.data_type() {
+        DataType::Float64 => a.as_primitive::<Float64Type>().values().to_vec(),
+        DataType::Float32 => a
+            .as_primitive::<Float32Type>()
+            .values()
+            .iter()
+            .map(|&x| x as f64)
+            .collect(),
+        other => {
+            return Err(Error::input(
+                None,
+                name,
+                format!("type {other} is not a price (expected float64 or float32)"),
+            ))
+        }
+    })
+}
+
+/// Incremental CSV reader: feed it text in chunks of any size (a chunk may
+/// end in the middle of a line or a field), then [`CsvReader::finish`].
+/// The first record is the header. Blank lines are skipped.
+pub struct CsvReader {
+    rdr: csv_core::Reader,
+    time_column: Option<String>,
+    out: Vec<u8>,
+    out_len: usize,
+    ends: Vec<usize>,
+    ends_len: usize,
+    /// Column indices of time, open, high, low, close once the header is read.
+    cols: Option<[usize; 5]>,
+    width: usize,
+    record: usize,
+}
+
+impl CsvReader {
+    /// A reader; `time_column` names the time column when it is not one of
+    /// [`TIME_COLUMNS`].
+    pub fn new(time_column: Option<&str>) -> Self {
+        CsvReader {
+            rdr: csv_core::ReaderBuilder::new().build(),
+            time_column: time_column.map(str::to_string),
+            out: vec![0; 1024],
+            out_len: 0,
+            ends: vec![0; 16],
+            ends_len: 0,
+            cols: None,
+            width: 0,
+            record: 0,
+        }
+    }
+
+    /// Parses as many whole records of `chunk` as it can into `b`.
+    pub fn feed(&mut self, chunk: &[u8], b: &mut CandlesBuilder) -> Result<()> {
+        self.run(chunk, b)
+    }
+
+    /// Parses what is left (a last line without a newline) and checks that
+    /// a header was seen.
+    pub fn finish(&mut self, b: &mut CandlesBuilder) -> Result<()> {
+        self.run(&[], b)?;
+        if self.cols.is_none() {
+            return Err(Error::input(
+                None,
+                "timestamp",
+                "the CSV text has no header line",
+            ));
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, mut input: &[u8], b: &mut CandlesBuilder) -> Result<()> {
+        use csv_core::ReadRecordResult::*;
+        loop {
+            let (res, nin, nout, nend) = self.rdr.read_record(
+                input,
+                &mut self.out[self.out_len..],
+                &mut self.ends[self.ends_len..],
+            );
+            input = &input[nin..];
+            self.out_len += nout;
+            self.ends_len += nend;
+            match res {
+                InputEmpty => return Ok(()),
+                OutputFull => self.out.resize(self.out.len() * 2, 0),
+                OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                Record => {
+                    let r = self.record(b);
+                    self.out_len = 0;
+                    self.ends_len = 0;
+                    r?;
+                }
+                End => return Ok(()),
+            }
+        }
+    }
+
+    fn record(&mut self, b: &mut CandlesBuilder) -> Result<()> {
+        let data = &self.out[..self.out_len];
+        let ends = &self.ends[..self.ends_len];
+        let mut fields: Vec<&str> = Vec::with_capacity(ends.len());
+        let mut start = 0;
+        for &e in ends {
+            let f = std::str::from_utf8(&data[start..e]).map_err(|_| {
+                Error::Format(format!("CSV record {} is not valid UTF-8", self.record))
+            })?;
+            fields.push(f);
+            start = e;
+        }
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            return Ok(());
+        }
+        let Some(cols) = self.cols else {
+            let t = time_index(&fields, self.time_column.as_deref())?;
+            let p = price_indices(&fields)?;
+            self.cols = Some([t, p[0], p[1], p[2], p[3]]);
+            self.width = fields.len();
+            return Ok(());
+        };
+        let row = self.record;
+        self.record += 1;
+        let name = ["timestamp", "open", "high", "low", "close"];
+        let get = |k: usize| -> Result<&str> {
+            fields.get(cols[k]).map(|s| s.trim()).ok_or_else(|| {
+                Error::input(
+                    Some(row),
+                    name[k],
+                    format!(
+                        "the line has {} fields, the header has {}",
+                        fields.len(),
+                        self.width
+                    ),
+                )
+            })
+        };
+        let ts = parse_time(get(0)?).map_err(|m| Error::input(Some(row), name[0], m))?;
+        let mut px = [0.0; 4];
+        for k in 0..4 {
+            let s = get(k + 1)?;
+            px[k] = s.parse::<f64>().map_err(|_| {
+                Error::input(Some(row), name[k + 1], format!("'{s}' is not a number"))
+            })?;
+        }
+        b.push(ts, px[0], px[1], px[2], px[3])
+    }
+}
+
+/// A CSV time value: integer epoch milliseconds, a decimal number of
+/// milliseconds (floored), or datetime text ([`parse_datetime_ms`]).
+fn parse_time(s: &str) -> std::result::Result<i64, String> {
+    if let Ok(v) = s.parse::<i64>() {
+        return Ok(v);
+    }
+    if s.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+        if let Ok(v) = s.parse::<f64>() {
+            return Ok(v.floor() as i64);
+        }
+    }
+    parse_datetime_ms(s).ok_or_else(|| {
+        format!("'{s}' is neither epoch milliseconds nor a date-time like 2024-01-02 13:45:00")
+    })
+}
+
+/// Parses date-time text to epoch milliseconds (UTC unless an offset is
+/// given): `YYYY-MM-DD`, then optionally `T` or a space and
+/// `HH:MM[:SS[.fff]]`, then optionally `Z` or `±HH:MM`. The date may use
+/// `-`, `.` or `/` (MetaTrader writes `2024.01.02 13:45`), and the compact
+/// `YYYYMMDD HHMMSS[mmm]` of HistData exports is accepted too.
+pub fn parse_datetime_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if t.is_empty() || !t.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        t.parse().ok()
+    };
+    // Compact HistData form.
+    if b.len() >= 15 && b[8] == b' ' && b[..8].iter().all(u8::is_ascii_digit) {
+        let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+        let (h, mi, se) = (num(9..11)?, num(11..13)?, num(13..15)?);
+        let ms = if b.len() > 15 { num(15..b.len())? } else { 0 };
+        return civil_ms(y, mo, d, h, mi, se, ms, 0);
+    }
+    if b.len() < 10 || !matches!(b[4], b'-' | b'.' | b'/') || b[7] != b[4] {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let mut rest = &s[10..];
+    let (mut h, mut mi, mut se, mut ms, mut off) = (0, 0, 0, 0, 0);
+    if let Some(r) = rest.strip_prefix(['T', ' ']) {
+        let t = r.as_bytes();
+        if t.len() < 5 || t[2] != b':' {
+            return None;
+        }
+        h = r.get(0..2)?.parse().ok()?;
+        mi = r.get(3..5)?.parse().ok()?;
+        rest = &r[5..];
+        if let Some(r2) = rest.strip_prefix(':') {
+            se = r2.get(0..2)?.parse().ok()?;
+            rest = &r2[2..];
+            if let Some(r3) = rest.strip_prefix('.') {
+                let digits = r3.bytes().take_while(u8::is_ascii_digit).count();
+                if digits == 0 {
+                    return None;
+                }
+                let frac = &r3[..digits];
+                let ms3: String = frac.chars().chain("000".chars()).take(3).collect();
+                ms = ms3.parse().ok()?;
+                rest = &r3[digits..];
+            }
+        }
+    }
+    let rest = rest.trim();
+    if rest == "Z" || rest.eq_ignore_ascii_case("utc") {
+    } else if let Some(sign) = rest
+        .strip_prefix('+')
+        .map(|r| (1, r))
+        .or_else(|| rest.strip_prefix('-').map(|r| (-1, r)))
+    {
+        let (sg, r) = sign;
+        let r = r.replace(':', "");
+        if r.len() != 4 || !r.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let oh: i64 = r[0..2].parse().ok()?;
+        let om: i64 = r[2..4].parse().ok()?;
+        off = sg * (oh * 60 + om) * 60_000;
+    } else if !rest.is_empty() {
+        return None;
+    }
+    civil_ms(y, mo, d, h, mi, se, ms, off)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn civil_ms(
+    y: i64,
+    mo: i64,
+    d: i64,
+    h: i64,
+    mi: i64,
+    s: i64,
+    ms: i64,
+    offset_ms: i64,
+) -> Option<i64> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let dim = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > dim[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || s > 60
+        || ms > 999
+    {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((((days * 24 + h) * 60 + mi) * 60 + s) * 1000 + ms - offset_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes() {
+        let p = parse_datetime_ms;
+        assert_eq!(p("1970-01-01"), Some(0));
+        assert_eq!(p("2024-01-02 00:00"), Some(1_704_153_600_000));
+        assert_eq!(p("2024-01-02T00:00:00Z"), Some(1_704_153_600_000));
+        assert_eq!(p("2024.01.02 00:00:00.250"), Some(1_704_153_600_250));
+        assert_eq!(p("2024-01-02T01:00:00+01:00"), Some(1_704_153_600_000));
+        assert_eq!(p("20240102 000001"), Some(1_704_153_601_000));
+        assert_eq!(p("2000-02-29 12:00"), Some(951_825_600_000));
+        assert_eq!(p("2023-02-29"), None);
+        assert_eq!(p("yesterday"), None);
+        assert_eq!(p("2024-01-02 25:00"), None);
+        assert_eq!(parse_time("1704153600000"), Ok(1_704_153_600_000));
+        assert_eq!(parse_time("1704153600000.9"), Ok(1_704_153_600_000));
+    }
+
+    #[test]
+    fn csv_errors_name_row_and_column() {
+        let run = |text: &str| {
+            let mut b = CandlesBuilder::new();
+            let mut r = CsvReader::new(None);
+            r.feed(text.as_bytes(), &mut b)
+                .and_then(|_| r.finish(&mut b))
+                .and_then(|_| b.finish().map(|_| ()))
+        };
+        let e = run("timestamp,open,high,low,close\n0,1,1,1,1\n60000,1,x,1,1\n").unwrap_err();
+        assert!(e.to_string().contains("row 1, column 'high'"), "{e}");
+        let e = run("timestamp,open,high,low\n0,1,1,1\n").unwrap_err();
+        assert!(e.to_string().contains("'close' is missing"), "{e}");
+        let e = run("timestamp,open,high,low,close\n0,1,1,1,1\n0,1,1,1,1").unwrap_err();
+        assert!(e.to_string().contains("row 1, column 'timestamp'"), "{e}");
+        let e = run("timestamp,open,high,low,close\n0,1,1,1\n").unwrap_err();
+        assert!(e.to_string().contains("row 0, column 'close'"), "{e}");
+        let e = run("timestamp,open,high,low,close\n").unwrap_err();
+        assert!(e.to_string().contains("no rows"), "{e}");
+        assert!(run("").is_err());
+        assert!(
+            run("TIMESTAMP,Open,HIGH,low,Close,volume\n0,1,1,1,1,5\n\n60000,1,1,1,1,7\r\n").is_ok()
+        );
+    }
+
+    #[test]
+    fn csv_chunks_split_anywhere() {
+        let text = "date,open,high,low,close\n\"2024-01-02 00:00\",1.1,1.2,1.0,1.1\n2024-01-02 00:01,1.1,1.2,1.0,1.15\n";
+        for cut in 0..text.len() {
+            let mut b = CandlesBuilder::new();
+            let mut r = CsvReader::new(None);
+            r.feed(&text.as_bytes()[..cut], &mut b).unwrap();
+            r.feed(&text.as_bytes()[cut..], &mut b).unwrap();
+            r.finish(&mut b).unwrap();
+            let c = b.finish().unwrap();
+            assert_eq!(c.close(), &[1.1, 1.15], "cut {cut}");
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! WebAssembly bindings of fxlabel. This file only converts types between
+//! JS and the Rust core; every rule lives in the `fxlabel` crate.
+//!
+//! ```js
+//! import { CandleInput } from "fxlabel";
+//! const input = new CandleInput();
+//! input.appendColumns(timestamps, open, high, low, close); // any number of chunks
+//! const labeler = input.finish({ targetPips: [10], stopPips: [5], horizons: [30] });
+//! for (const key of labeler.configs()) {
+//!   const bytes = labeler.label(key); // Uint8Array: the whole Parquet file
+//!   await store.write(labeler.fileName(key), bytes);
+//! }
+//! ```
+
+use fxlabel::{
+    CandlesBuilder, Compression, Config, CsvReader, EncodeOptions, Format, HorizonUnit, Params,
+    Side, Tie,
+};
+use serde::Deserialize;
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Keeps the message of a panic so the JS host can raise it as an Error
+/// (the trap itself only says "unreachable").
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = format!("fxlabel panicked: {info}");
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
+    }));
+}
+
+/// The message of the last panic, if any (the instance must be discarded
+/// after one).
+#[wasm_bindgen(js_name = lastPanic)]
+pub fn last_panic() -> Option<String> {
+    LAST_PANIC.with(|p| p.borrow().clone())
+}
+
+/// A JS Error with `row` and `column` set for input errors, `name` for
+/// parameter errors and `setting` context for mismatches.
+fn js_err(e: fxlabel::Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    let set = |k: &str, v: JsValue| {
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str(k), &v);
+    };
+    match &e {
+        fxlabel::Error::Input { row, column, .. } => {
+            set("kind", "input".into());
+            set(
+                "row",
+                row.map_or(JsValue::NULL, |r| JsValue::from_f64(r as f64)),
+            );
+            set("column", column.as_str().into());
+        }
+        fxlabel::Error::Param { name, .. } => {
+            set("kind", "param".into());
+            set("param", name.as_str().into());
+        }
+        fxlabel::Error::Mismatch { key, .. } => {
+            set("kind", "mismatch".into());
+            set("key", key.as_str().into());
+        }
+        _ => set("kind", "format".into()),
+    }
+    err.into()
+}
+
+fn param_err(name: &str, msg: impl std::fmt::Display) -> JsValue {
+    let err = js_sys::Error::new(&format!("invalid parameter '{name}': {msg}"));
+    let _ = js_sys::Reflect::set(&err, &"kind".into(), &"param".into());
+    let _ = js_sys::Reflect::set(&err, &"param".into(), &name.into());
+    err.into()
+}
+
+/// Options as JS passes them (camelCase); every field optional.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct JsOptions {
+    target_pips: Option<Vec<f64>>,
+    stop_pips: Option<Vec<f64>>,
+    horizons: Option<Vec<f64>>,
+    horizon_unit: Option<String>,
+    pip_value: Option<f64>,
+    sides: Option<Vec<String>>,
+    tie: Option<String>,
+    extras: Option<bool>,
+    format: Option<String>,
+    compression: Option<String>,
+    row_group_size: Option<f64>,
+}
+
+fn options(v: JsValue) -> Result<(Params, EncodeOptions), JsValue> {
+    let o: JsOptions = if v.is_undefined() || v.is_null() {
+        JsOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(v).map_err(|e| param_err("options", e))?
+    };
+    let d = Params::default();
+    let mut horizons = Vec::new();
+    for h in o
+        .horizons
+        .unwrap_or_else(|| d.horizons.iter().map(|&h| h as f64).collect())
+    {
+        if !(h.is_finite() && h >= 1.0 && h.fract() == 0.0 && h <= u32::MAX as f64) {
+            return Err(param_err(
+                "horizons",
+                format!("{h} is not a positive whole number below 2^32"),
+            ));
+        }
+        horizons.push(h as u64);
+    }
+    let sides = match o.sides {
+        None => d.sides.clone(),
+        Some(v) => v
+            .iter()
+            .map(|s| s.parse::<Side>())
+            .collect::<Result<_, _>>()
+            .map_err(js_err)?,
+    };
+    let params = Params {
+        target_pips: o.target_pips.unwrap_or(d.target_pips),
+        stop_pips: o.stop_pips.unwrap_or(d.stop_pips),
+        horizons,
+        horizon_unit: o
+            .horizon_unit
+            .map_or(Ok(d.horizon_unit), |s| s.parse::<HorizonUnit>())
+            .map_err(js_err)?,
+        pip_value: o.pip_value.unwrap_or(d.pip_value),
+        sides,
+        tie: o
+            .tie
+            .map_or(Ok(d.tie), |s| s.parse::<Tie>())
+            .map_err(js_err)?,
+        extras: o.extras.unwrap_or(false),
+    };
+    let mut enc = EncodeOptions::default();
+    if let Some(f) = o.format {
+        enc.format = f.parse::<Format>().map_err(js_err)?;
+    }
+    if let Some(c) = o.compression {
+        enc.compression = c.parse::<Compression>().map_err(js_err)?;
+    }
+    if let Some(r) = o.row_group_size {
+        if !(r.is_finite() && r >= 1.0 && r.fract() == 0.0 && r <= 1e9) {
+            return Err(param_err(
+                "rowGroupSize",
+                format!("{r} is not a positive whole number"),
+            ));
+        }
+        enc.row_group_size = r as usize;
+    }
+    Ok((params, enc))
+}
+
+/// Candles arriving in chunks: columns, Parquet files or CSV text.
+#[wasm_bindgen]
+pub struct CandleInput {
+    builder: CandlesBuilder,
+    csv: Option<CsvReader>,
+    time_column: Option<String>,
+}
+
+#[wasm_bindgen]
+impl CandleInput {
+    /// `timeColumn` names the CSV/Parquet time column when it is not one of
+    /// timestamp, time, date, datetime.
+    #[wasm_bindgen(constructor)]
+    pub fn new(time_column: Option<String>) -> CandleInput {
+        CandleInput {
+            builder: CandlesBuilder::new(),
+            csv: None,
+            time_column,
+        }
+    }
+
+    /// Rows accepted so far.
+    #[wasm_bindgen(getter)]
+    pub fn rows(&self) -> usize {
+        self.builder.len()
+    }
+
+    /// Appends a chunk of columns. `timestamps` is a BigInt64Array of epoch
+    /// milliseconds or a Float64Array (floored to the millisecond).
+    #[wasm_bindgen(js_name = appendColumns)]
+    pub fn append_columns(
+        &mut self,
+        timestamps: JsValue,
+        open: &[f64],
+        high: &[f64],
+        low: &[f64],
+        close: &[f64],
+    ) -> Result<(), JsValue> {
+        let ts: Vec<i64> = if let Some(a) = timestamps.dyn_ref::<js_sys::BigInt64Array>() {
+            a.to_vec()
+        } else if let Some(a) = timestamps.dyn_ref::<js_sys::Float64Array>() {
+            let base = self.builder.len();
+            let mut v = Vec::with_capacity(a.length() as usize);
+            for (i, x) in a.to_vec().into_iter().enumerate() {
+                if !x.is_finite() || x.abs() > 9.0e15 {
+                    return Err(js_err(fxlabel::Error::Input {
+                        row: Some(base + i),
+                        column: "timestamp".into(),
+                        message: format!("{x} is not a valid epoch-millisecond time"),
+                    }));
+                }
+                v.push(x.floor() as i64);
+            }
+            v
+        } else {
+            return Err(param_err(
+                "timestamps",
+                "expected a BigInt64Array or a Float64Array",
+            ));
+        };
+        self.builder
+            .push_columns(&ts, open, high, low, close)
+            .map_err(js_err)
+    }
+
+    /// Appends the candles of a whole Parquet file.
+    #[wasm_bindgen(js_name = appendParquet)]
+    pub fn append_parquet(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        fxlabel::read_parquet(
+            bytes::Bytes::copy_from_slice(bytes),
+            self.time_column.as_deref(),
+            &mut self.builder,
+        )
+        .map_err(js_err)
+    }
+
+    /// Appends a chunk of CSV text (UTF-8 bytes; may end mid-line). The
+    /// first chunk starts with the header line.
+    #[wasm_bindgen(js_name = appendCsv)]
+    pub fn append_csv(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
+        let tc = self.time_column.clone();
+        let r = self
+            .csv
+            .get_or_insert_with(|| CsvReader::new(tc.as_deref()));
+        r.feed(chunk, &mut self.builder).map_err(js_err)
+    }
+
+    /// Validates the options and does the shared work: the labeler.
+    /// Consumes the input.
+    pub fn finish(mut self, options: JsValue) -> Result<Labeler, JsValue> {
+        if let Some(mut r) = self.csv.take() {
+            r.finish(&mut self.builder).map_err(js_err)?;
+        }
+        let (params, enc) = options(options)?;
+        let params = params.validate().map_err(js_err)?;
+        let candles = self.builder.finish().map_err(js_err)?;
+        let inner = fxlabel::Labeler::new(candles, params).map_err(js_err)?;
+        Ok(Labeler { inner, enc })
+    }
+}
+
+/// Labels the configs of one grid over one set of candles.
+#[wasm_bindgen]
+pub struct Labeler {
+    inner: fxlabel::Labeler,
+    enc: EncodeOptions,
+}
+
+#[wasm_bindgen]
+impl Labeler {
+    /// Every config key of the grid, in order.
+    pub fn configs(&self) -> Vec<String> {
+        self.inner.configs().iter().map(Config::key).collect()
+    }
+
+    /// Number of candles.
+    #[wasm_bindgen(getter)]
+    pub fn rows(&self) -> usize {
+        self.inner.candles().len()
+    }
+
+    /// Bytes held by the work shared across configs.
+    #[wasm_bindgen(getter, js_name = sharedBytes)]
+    pub fn shared_bytes(&self) -> usize {
+        self.inner.shared_bytes() + self.inner.candles().heap_bytes()
+    }
+
+    /// The file extension of this run's format ("parquet" or "arrow").
+    #[wasm_bindgen(getter)]
+    pub fn extension(&self) -> String {
+        self.enc.format.extension().to_string()
+    }
+
+    /// The file name for a key: `T10_S5_H30.parquet`.
+    #[wasm_bindgen(js_name = fileName)]
+    pub fn file_name(&self, key: &str) -> Result<String, JsValue> {
+        let c = self.inner.config(key).map_err(js_err)?;
+        Ok(format!("{}.{}", c.key(), self.enc.format.extension()))
+    }
+
+    /// The whole file of one config.
+    pub fn label(&self, key: &str) -> Result<Vec<u8>, JsValue> {
+        let c = self.inner.config(key).map_err(js_err)?;
+        fxlabel::encode_config(&self.inner, &c, &self.enc).map_err(js_err)
+    }
+
+    /// Throws unless the file whose tail (at least `footerSize` bytes) is
+    /// given was made for `key` from this input with these settings; the
+    /// message names the differing setting.
+    #[wasm_bindgen(js_name = checkFile)]
+    pub fn check_file(&self, key: &str, tail: &[u8]) -> Result<(), JsValue> {
+        let c = self.inner.config(key).map_err(js_err)?;
+        let found = fxlabel::read_file_meta(tail).map_err(js_err)?;
+        found
+            .check(&fxlabel::encode::file_meta(&self.inner, &c))
+            .map_err(js_err)
+    }
+}
+
+/// How many bytes from a label file's end hold its metadata, given at
+/// least its last 10 bytes.
+#[wasm_bindgen(js_name = footerSize)]
+pub fn footer_size(tail: &[u8]) -> Result<usize, JsValue> {
+    fxlabel::footer_size(tail).map_err(js_err)
+}
+
+/// The key-value metadata of a label file, from its tail or whole bytes.
+#[wasm_bindgen(js_name = readMetadata)]
+pub fn read_metadata(tail: &[u8]) -> Result<JsValue, JsValue> {
+    let m = fxlabel::read_metadata(tail).map_err(js_err)?;
+    let o = js_sys::Object::new();
+    let mut keys: Vec<_> = m.into_iter().collect();
+    keys.sort();
+    for (k, v) in keys {
+        let _ = js_sys::Reflect::set(&o, &k.into(), &v.into());
+    }
+    Ok(o.into())
+}
+
+/// A label file (Parquet or Arrow IPC) as Arrow IPC stream bytes for
+/// apache-arrow's `tableFromIPC`.
+#[wasm_bindgen(js_name = toIpcStream)]
+pub fn to_ipc_stream(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+    fxlabel::to_ipc_stream(bytes).map_err(js_err)
+}
+
+/// Checks a config key (throws unless canonical, e.g. `T10_S5_H30`).
+#[wasm_bindgen(js_name = parseKey)]
+pub fn parse_key(key: &str) -> Result<JsValue, JsValue> {
+    let c = Config::parse_key(key).map_err(js_err)?;
+    serde_wasm_bindgen::to_value(&c).map_err(|e| param_err("key", e))
+}
+
+/// The fxlabel crate version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
