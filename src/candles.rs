@@ -359,7 +359,7 @@ mod tests {
         assert_eq!(whole.fingerprint(), chunked.fingerprint());
         let mut q = p.clone();
         q[7] += 1e-5;
-        let other = Candles::from_columns(&ts, &p, &q, &p, &p);
+        let other = Candles::from_columns(&ts, &p, &p, &p, &q);
         assert!(other.is_err(), "close above high must be rejected");
         let other = Candles::from_columns(&ts, &p, &q, &p, &q).unwrap();
         assert_ne!(whole.fingerprint().hash, other.fingerprint().hash);

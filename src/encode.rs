@@ -8,7 +8,7 @@
 //!
 //! Column encodings were chosen on the per-column measurements in the
 //! README ("Encoding choices"): delta for timestamps and exit offsets,
-//! dictionary/RLE for labels, returns and flags, zstd on top.
+//! dictionary/RLE for labels, returns and flags, zstd level 1 on top.
 //!
 //! ```
 //! use fxlabel::{Candles, EncodeOptions, Labeler, Params};

@@ -588,7 +588,7 @@ mod tests {
     fn chains_point_to_next_strictly_greater() {
         let v = [1.0, 3.0, 2.0, 3.0, 5.0, 4.0];
         assert_eq!(next_chain(&v, Dir::Up), vec![1, 4, 3, 4, 6, 6]);
-        assert_eq!(next_chain(&v, Dir::Down), vec![6, 2, 6, 5, 5, 6]);
+        assert_eq!(next_chain(&v, Dir::Down), vec![6, 2, 6, 6, 5, 6]);
         assert_eq!(range_extreme(&next_chain(&v, Dir::Up), 1, 3), 1);
         assert_eq!(range_extreme(&next_chain(&v, Dir::Up), 0, 5), 4);
     }

@@ -29,6 +29,7 @@ pub mod input;
 pub mod kernel;
 pub mod meta;
 pub mod output;
+pub mod synth;
 #[cfg(feature = "cli")]
 pub mod store;
 

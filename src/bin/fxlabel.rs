@@ -29,6 +29,20 @@ struct Cli {
 enum Command {
     /// Label INPUT (Parquet or CSV) over a grid of configs into DIR.
     Label(LabelArgs),
+    /// Write N synthetic 1-minute EURUSD candles to OUT (.csv or .parquet),
+    /// for trying fxlabel and for benchmarks.
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Number of candles.
+    rows: usize,
+    /// Output file; Parquet when it ends in .parquet, CSV otherwise.
+    out: PathBuf,
+    /// Random seed (the same seed gives the same candles).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -39,10 +53,10 @@ struct LabelArgs {
     #[arg(long, default_value = "labels")]
     out: PathBuf,
     /// Take-profit distances in pips.
-    #[arg(long, value_delimiter = ',', default_values_t = Params::default().target_pips)]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_values_t = Params::default().target_pips)]
     targets: Vec<f64>,
     /// Stop-loss distances in pips.
-    #[arg(long, value_delimiter = ',', default_values_t = Params::default().stop_pips)]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_values_t = Params::default().stop_pips)]
     stops: Vec<f64>,
     /// Vertical barriers, in --unit.
     #[arg(long, value_delimiter = ',', default_values_t = Params::default().horizons)]
@@ -51,7 +65,7 @@ struct LabelArgs {
     #[arg(long, default_value = "minutes")]
     unit: String,
     /// Price of one pip (0.01 for JPY pairs).
-    #[arg(long, default_value_t = 0.0001)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0001)]
     pip: f64,
     /// Directions to label.
     #[arg(long, value_delimiter = ',', default_value = "long,short")]
@@ -80,9 +94,11 @@ struct LabelArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let Command::Label(args) = cli.command;
-    match label(&args) {
+    let result = match Cli::parse().command {
+        Command::Label(args) => label(&args),
+        Command::Synth(args) => synth(&args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fxlabel: error: {e}");
@@ -95,6 +111,20 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn synth(a: &SynthArgs) -> fxlabel::Result<()> {
+    let cols = fxlabel::synth::columns(a.rows, a.seed);
+    let io = |e| Error::io(format!("cannot write {}", a.out.display()), e);
+    let file = std::io::BufWriter::new(std::fs::File::create(&a.out).map_err(io)?);
+    if a.out.extension().is_some_and(|e| e == "parquet") {
+        cols.write_parquet(file)?;
+    } else {
+        let mut file = file;
+        cols.write_csv(&mut file).map_err(io)?;
+        file.flush().map_err(io)?;
+    }
+    Ok(())
 }
 
 fn params(a: &LabelArgs) -> fxlabel::Result<(Params, EncodeOptions)> {
