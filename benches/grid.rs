@@ -47,11 +47,20 @@ fn mb(b: u64) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let n: usize = args.iter().find_map(|a| a.replace('_', "").parse().ok()).unwrap_or(1_000_000);
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let n: usize = args
+        .iter()
+        .find_map(|a| a.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
     let study = args.iter().any(|a| a == "--study");
     let baseline = args.iter().any(|a| a == "--baseline");
-    println!("fxlabel grid benchmark: {n} candles, default grid, {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "fxlabel grid benchmark: {n} candles, default grid, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 
     let t = Instant::now();
     let candles = fxlabel::synth::candles(n, 1);
@@ -81,7 +90,9 @@ fn main() {
     let t = Instant::now();
     let mut bytes = 0u64;
     for c in &configs {
-        bytes += fxlabel::write_config(&labeler, c, &opts, Counter::default()).unwrap().0;
+        bytes += fxlabel::write_config(&labeler, c, &opts, Counter::default())
+            .unwrap()
+            .0;
     }
     let enc_total_s = t.elapsed().as_secs_f64();
 
@@ -96,12 +107,30 @@ fn main() {
 
     let rows = (configs.len() * n) as f64;
     println!("input (synthetic)      {input_s:8.2} s");
-    println!("shared work            {shared_s:8.2} s   ({:.1} MB tables + {:.1} MB candles)", mb(labeler.shared_bytes() as u64), mb(labeler.candles().heap_bytes() as u64));
-    println!("labeling (210 passes)  {label_s:8.2} s   ({:.1} M config-rows/s)", rows / label_s / 1e6);
+    println!(
+        "shared work            {shared_s:8.2} s   ({:.1} MB tables + {:.1} MB candles)",
+        mb(labeler.shared_bytes() as u64),
+        mb(labeler.candles().heap_bytes() as u64)
+    );
+    println!(
+        "labeling (210 passes)  {label_s:8.2} s   ({:.1} M config-rows/s)",
+        rows / label_s / 1e6
+    );
     println!("encoding (zstd)        {:8.2} s", enc_total_s - label_s);
-    println!("label+encode           {enc_total_s:8.2} s   ({:.1} M config-rows/s)", rows / enc_total_s / 1e6);
-    println!("whole job to disk      {disk_s:8.2} s   ({:.1} M config-rows/s, {} files)", rows / disk_s / 1e6, summary.written);
-    println!("bytes written          {:8.1} MB  ({:.2} bytes/config-row)", mb(summary.bytes), summary.bytes as f64 / rows);
+    println!(
+        "label+encode           {enc_total_s:8.2} s   ({:.1} M config-rows/s)",
+        rows / enc_total_s / 1e6
+    );
+    println!(
+        "whole job to disk      {disk_s:8.2} s   ({:.1} M config-rows/s, {} files)",
+        rows / disk_s / 1e6,
+        summary.written
+    );
+    println!(
+        "bytes written          {:8.1} MB  ({:.2} bytes/config-row)",
+        mb(summary.bytes),
+        summary.bytes as f64 / rows
+    );
     println!("bytes (encoder count)  {:8.1} MB", mb(bytes));
     println!("peak RSS               {:8.1} MB", peak_rss_mb());
 
@@ -120,7 +149,11 @@ fn run_baseline(candles: &fxlabel::Candles, configs: &[fxlabel::Config], ours_s:
     let mut est = 0.0;
     let mut timed = 0.0;
     for h in Params::default().horizons {
-        let c = fxlabel::Config { target_pips: 10.0, stop_pips: 10.0, horizon: h };
+        let c = fxlabel::Config {
+            target_pips: 10.0,
+            stop_pips: 10.0,
+            horizon: h,
+        };
         let t = Instant::now();
         for side in [Side::Long, Side::Short] {
             let rows = common::naive(candles, &c, HorizonUnit::Minutes, 0.0001, side, Tie::Stop);
@@ -131,7 +164,10 @@ fn run_baseline(candles: &fxlabel::Candles, configs: &[fxlabel::Config], ours_s:
         est += s * configs.iter().filter(|x| x.horizon == h).count() as f64;
     }
     println!("old design: 7 configs (one per horizon) walked in {timed:.2} s; the grid ~{est:.0} s (labeling only)");
-    println!("speed-up vs old design (our label+encode incl. shared work): x{:.0}", est / ours_s);
+    println!(
+        "speed-up vs old design (our label+encode incl. shared work): x{:.0}",
+        est / ours_s
+    );
 }
 
 /// Sizes and times of each column under each encoding and codec, for one
@@ -141,7 +177,11 @@ fn column_study(labeler: &Labeler) {
     let n = labeler.candles().len();
     let schema = std::sync::Arc::new(fxlabel::label_schema(&labeler.params().sides, false));
     let batch = fxlabel::config_batch(labeler, &cfg, 0..n, schema).unwrap();
-    println!("\nper-column study, {} rows of {} (sizes in bytes/row, time in ms):", n, cfg.key());
+    println!(
+        "\nper-column study, {} rows of {} (sizes in bytes/row, time in ms):",
+        n,
+        cfg.key()
+    );
     let codecs = ["none", "snappy", "lz4", "zstd:1", "zstd:3", "gzip:6"];
     print!("{:<20} {:<22}", "column", "encoding");
     for c in codecs {
@@ -154,11 +194,22 @@ fn column_study(labeler: &Labeler) {
             vec![batch.column(k).clone()],
         )
         .unwrap();
-        let mut encodings: Vec<(&str, Option<Encoding>, bool)> = vec![("plain", Some(Encoding::PLAIN), false), ("dictionary/RLE", None, true)];
+        let mut encodings: Vec<(&str, Option<Encoding>, bool)> = vec![
+            ("plain", Some(Encoding::PLAIN), false),
+            ("dictionary/RLE", None, true),
+        ];
         match field.data_type() {
-            arrow_schema::DataType::Float32 => encodings.push(("byte_stream_split", Some(Encoding::BYTE_STREAM_SPLIT), false)),
+            arrow_schema::DataType::Float32 => encodings.push((
+                "byte_stream_split",
+                Some(Encoding::BYTE_STREAM_SPLIT),
+                false,
+            )),
             arrow_schema::DataType::Boolean => encodings.push(("rle", Some(Encoding::RLE), false)),
-            _ => encodings.push(("delta_binary_packed", Some(Encoding::DELTA_BINARY_PACKED), false)),
+            _ => encodings.push((
+                "delta_binary_packed",
+                Some(Encoding::DELTA_BINARY_PACKED),
+                false,
+            )),
         }
         for (name, enc, dict) in encodings {
             print!("{:<20} {:<22}", field.name(), name);
@@ -171,10 +222,15 @@ fn column_study(labeler: &Labeler) {
                     b = b.set_encoding(e);
                 }
                 let t = Instant::now();
-                let mut w = ArrowWriter::try_new(Counter::default(), one.schema(), Some(b.build())).unwrap();
+                let mut w = ArrowWriter::try_new(Counter::default(), one.schema(), Some(b.build()))
+                    .unwrap();
                 w.write(&one).unwrap();
                 let size = w.into_inner().unwrap().0;
-                print!(" {:>6.3} {:>6.0}", size as f64 / n as f64, t.elapsed().as_secs_f64() * 1e3);
+                print!(
+                    " {:>6.3} {:>6.0}",
+                    size as f64 / n as f64,
+                    t.elapsed().as_secs_f64() * 1e3
+                );
             }
             println!();
         }

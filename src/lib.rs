@@ -29,9 +29,9 @@ pub mod input;
 pub mod kernel;
 pub mod meta;
 pub mod output;
-pub mod synth;
 #[cfg(feature = "cli")]
 pub mod store;
+pub mod synth;
 
 pub use candles::{Candles, CandlesBuilder, Fingerprint};
 pub use encode::{

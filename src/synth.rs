@@ -46,7 +46,9 @@ pub struct Columns {
 pub fn candles(n: usize, seed: u64) -> Candles {
     let c = columns(n, seed);
     let mut b = CandlesBuilder::new();
-    if b.push_columns(&c.ts, &c.open, &c.high, &c.low, &c.close).is_err() {
+    if b.push_columns(&c.ts, &c.open, &c.high, &c.low, &c.close)
+        .is_err()
+    {
         unreachable!("synthetic candles are valid by construction");
     }
     match b.finish() {
@@ -103,7 +105,11 @@ impl Columns {
     pub fn write_csv(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
         writeln!(w, "timestamp,open,high,low,close")?;
         for i in 0..self.ts.len() {
-            writeln!(w, "{},{:.5},{:.5},{:.5},{:.5}", self.ts[i], self.open[i], self.high[i], self.low[i], self.close[i])?;
+            writeln!(
+                w,
+                "{},{:.5},{:.5},{:.5},{:.5}",
+                self.ts[i], self.open[i], self.high[i], self.low[i], self.close[i]
+            )?;
         }
         Ok(())
     }
@@ -114,7 +120,11 @@ impl Columns {
         use arrow_schema::{DataType, Field, Schema, TimeUnit};
         use std::sync::Arc;
         let schema = Arc::new(Schema::new(vec![
-            Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+            Field::new(
+                "timestamp",
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                false,
+            ),
             Field::new("open", DataType::Float64, false),
             Field::new("high", DataType::Float64, false),
             Field::new("low", DataType::Float64, false),
@@ -126,7 +136,10 @@ impl Columns {
             let r = a..(a + step).min(self.ts.len());
             let f = |v: &[f64]| Arc::new(Float64Array::from(v[r.clone()].to_vec())) as ArrayRef;
             let cols = vec![
-                Arc::new(TimestampMillisecondArray::from(self.ts[r.clone()].to_vec()).with_timezone("UTC")) as ArrayRef,
+                Arc::new(
+                    TimestampMillisecondArray::from(self.ts[r.clone()].to_vec())
+                        .with_timezone("UTC"),
+                ) as ArrayRef,
                 f(&self.open),
                 f(&self.high),
                 f(&self.low),

@@ -94,7 +94,7 @@ struct JsOptions {
     row_group_size: Option<f64>,
 }
 
-fn options(v: JsValue) -> Result<(Params, EncodeOptions), JsValue> {
+fn parse_options(v: JsValue) -> Result<(Params, EncodeOptions), JsValue> {
     let o: JsOptions = if v.is_undefined() || v.is_null() {
         JsOptions::default()
     } else {
@@ -250,7 +250,7 @@ impl CandleInput {
         if let Some(mut r) = self.csv.take() {
             r.finish(&mut self.builder).map_err(js_err)?;
         }
-        let (params, enc) = options(options)?;
+        let (params, enc) = parse_options(options)?;
         let params = params.validate().map_err(js_err)?;
         let candles = self.builder.finish().map_err(js_err)?;
         let inner = fxlabel::Labeler::new(candles, params).map_err(js_err)?;
@@ -355,3 +355,6 @@ pub fn parse_key(key: &str) -> Result<JsValue, JsValue> {
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! wasm-bindgen tests of the skin, run in Node (`wasm-pack test --node`)
+//! and in headless Chromium (`WASM_BINDGEN_USE_BROWSER=1 wasm-pack test
+//! --headless --chrome`): the conversions, the errors JS sees, and the
+//! bytes that come out.
+
+use super::*;
+use wasm_bindgen_test::*;
+
+fn prop(v: &JsValue, k: &str) -> JsValue {
+    js_sys::Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn columns(
+    n: usize,
+) -> (
+    js_sys::BigInt64Array,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+) {
+    let c = fxlabel::synth::columns(n, 3);
+    let ts = js_sys::BigInt64Array::new_with_length(n as u32);
+    ts.copy_from(&c.ts);
+    (ts, c.open, c.high, c.low, c.close)
+}
+
+fn opts(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn label_chunks_into_parquet_and_arrow() {
+    let (ts, o, h, l, c) = columns(3000);
+    let mut input = CandleInput::new(None);
+    // Two chunks, split at an arbitrary row.
+    input
+        .append_columns(
+            ts.subarray(0, 1234).into(),
+            &o[..1234],
+            &h[..1234],
+            &l[..1234],
+            &c[..1234],
+        )
+        .unwrap();
+    input
+        .append_columns(
+            ts.subarray(1234, 3000).into(),
+            &o[1234..],
+            &h[1234..],
+            &l[1234..],
+            &c[1234..],
+        )
+        .unwrap();
+    assert_eq!(input.rows(), 3000);
+    let labeler = input
+        .finish(opts(
+            r#"{"targetPips":[5,7.5],"stopPips":[5],"horizons":[30]}"#,
+        ))
+        .unwrap();
+    assert_eq!(
+        labeler.configs(),
+        vec!["T5_S5_H30".to_string(), "T7.5_S5_H30".to_string()]
+    );
+    assert_eq!(
+        labeler.file_name("T7.5_S5_H30").unwrap(),
+        "T7.5_S5_H30.parquet"
+    );
+    let bytes = labeler.label("T7.5_S5_H30").unwrap();
+    let (schema, batches) = fxlabel::read_label_file(&bytes).unwrap();
+    assert_eq!(schema.fields().len(), 9);
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3000);
+    let tail = &bytes[bytes.len() - footer_size(&bytes[bytes.len() - 10..]).unwrap()..];
+    labeler.check_file("T7.5_S5_H30", tail).unwrap();
+    let err = labeler.check_file("T5_S5_H30", tail).unwrap_err();
+    assert_eq!(prop(&err, "kind"), "mismatch");
+    let ipc = to_ipc_stream(&bytes).unwrap();
+    assert!(ipc.len() > 3000);
+    let meta = read_metadata(tail).unwrap();
+    assert_eq!(prop(&meta, "fxlabel.key"), "T7.5_S5_H30");
+
+    // The same candles through Float64Array timestamps, Arrow format.
+    let mut input = CandleInput::new(None);
+    let f: Vec<f64> = ts.to_vec().iter().map(|&t| t as f64 + 0.5).collect();
+    input
+        .append_columns(js_sys::Float64Array::from(&f[..]).into(), &o, &h, &l, &c)
+        .unwrap();
+    let labeler2 = input
+        .finish(opts(
+            r#"{"targetPips":[5,7.5],"stopPips":[5],"horizons":[30],"format":"arrow"}"#,
+        ))
+        .unwrap();
+    let arrow = labeler2.label("T7.5_S5_H30").unwrap();
+    assert_eq!(&arrow[..6], b"ARROW1");
+    let (_, b2) = fxlabel::read_label_file(&arrow).unwrap();
+    assert_eq!(b2.iter().map(|b| b.num_rows()).sum::<usize>(), 3000);
+}
+
+#[wasm_bindgen_test]
+fn csv_and_parquet_input() {
+    let text = "Date,Open,High,Low,Close\n2024-01-02 00:00,1.1,1.1002,1.0999,1.1001\n2024-01-02 00:01,1.1001,1.1003,1.1,1.1002\n";
+    let mut input = CandleInput::new(None);
+    let (a, b) = text.as_bytes().split_at(50);
+    input.append_csv(a).unwrap();
+    input.append_csv(b).unwrap();
+    let labeler = input.finish(JsValue::UNDEFINED).unwrap();
+    assert_eq!(labeler.rows(), 2);
+    assert_eq!(labeler.configs().len(), 210);
+
+    let cols = fxlabel::synth::columns(100, 1);
+    let mut pq = Vec::new();
+    cols.write_parquet(&mut pq).unwrap();
+    let mut input = CandleInput::new(None);
+    input.append_parquet(&pq).unwrap();
+    assert_eq!(input.rows(), 100);
+}
+
+#[wasm_bindgen_test]
+fn errors_name_row_column_and_parameter() {
+    let mut input = CandleInput::new(None);
+    let err = input
+        .append_csv(b"timestamp,open,high,low,close\n0,1,1,1,1\n60000,1,0.5,1,1\n")
+        .unwrap_err();
+    assert_eq!(prop(&err, "kind"), "input");
+    assert_eq!(prop(&err, "row"), 1);
+    assert_eq!(prop(&err, "column"), "high");
+    assert!(err.dyn_ref::<js_sys::Error>().is_some(), "a real JS Error");
+
+    let bad = |json: &str| {
+        let (ts, o, h, l, c) = columns(10);
+        let mut input = CandleInput::new(None);
+        input.append_columns(ts.into(), &o, &h, &l, &c).unwrap();
+        match input.finish(opts(json)) {
+            Ok(_) => panic!("{json} accepted"),
+            Err(e) => (
+                prop(&e, "param").as_string().unwrap_or_default(),
+                e.dyn_into::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_default(),
+            ),
+        }
+    };
+    assert_eq!(bad(r#"{"pipValue":0}"#).0, "pip_value");
+    assert_eq!(bad(r#"{"pipValue":-1}"#).0, "pip_value");
+    assert_eq!(bad(r#"{"targetPips":[]}"#).0, "target_pips");
+    assert_eq!(bad(r#"{"horizons":[1.5]}"#).0, "horizons");
+    assert_eq!(bad(r#"{"horizons":[1e300]}"#).0, "horizons");
+    assert_eq!(bad(r#"{"sides":["up"]}"#).0, "sides");
+    assert_eq!(bad(r#"{"tie":"coin"}"#).0, "tie");
+    assert_eq!(bad(r#"{"compression":"zip"}"#).0, "compression");
+    assert_eq!(bad(r#"{"targetPip":[5]}"#).0, "options");
+    assert_eq!(bad(r#"{"targetPips":"5"}"#).0, "options");
+    let many: Vec<String> = (1..=400).map(|x| x.to_string()).collect();
+    assert_eq!(
+        bad(&format!(
+            r#"{{"targetPips":[{0}],"stopPips":[{0}]}}"#,
+            many.join(",")
+        ))
+        .0,
+        "grid"
+    );
+
+    let (ts, o, h, l, c) = columns(10);
+    let mut input = CandleInput::new(None);
+    input.append_columns(ts.into(), &o, &h, &l, &c).unwrap();
+    let labeler = input.finish(JsValue::UNDEFINED).unwrap();
+    for key in ["../T5_S5_H1", "T5_S5_H1/../../x", "T5.0_S5_H1", "T11_S5_H1"] {
+        assert!(labeler.label(key).is_err(), "{key}");
+        assert!(labeler.file_name(key).is_err(), "{key}");
+    }
+    assert!(footer_size(b"not a file").is_err());
+    assert!(to_ipc_stream(b"PAR1garbagePAR1").is_err());
+}
