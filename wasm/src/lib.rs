@@ -79,7 +79,7 @@ fn param_err(name: &str, msg: impl std::fmt::Display) -> JsValue {
 
 /// Options as JS passes them (camelCase); every field optional.
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 struct JsOptions {
     target_pips: Option<Vec<f64>>,
     stop_pips: Option<Vec<f64>>,
@@ -94,10 +94,34 @@ struct JsOptions {
     row_group_size: Option<f64>,
 }
 
+const OPTION_NAMES: [&str; 11] = [
+    "targetPips",
+    "stopPips",
+    "horizons",
+    "horizonUnit",
+    "pipValue",
+    "sides",
+    "tie",
+    "extras",
+    "format",
+    "compression",
+    "rowGroupSize",
+];
+
 fn parse_options(v: JsValue) -> Result<(Params, EncodeOptions), JsValue> {
     let o: JsOptions = if v.is_undefined() || v.is_null() {
         JsOptions::default()
     } else {
+        // serde-wasm-bindgen reads only the known fields, so a misspelt
+        // option would silently fall back to its default: refuse it here.
+        if let Some(obj) = v.dyn_ref::<js_sys::Object>() {
+            for k in js_sys::Object::keys(obj).iter() {
+                let k = k.as_string().unwrap_or_default();
+                if !OPTION_NAMES.contains(&k.as_str()) {
+                    return Err(param_err("options", format!("unknown option '{k}' (known: {})", OPTION_NAMES.join(", "))));
+                }
+            }
+        }
         serde_wasm_bindgen::from_value(v).map_err(|e| param_err("options", e))?
     };
     let d = Params::default();
