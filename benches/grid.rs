@@ -96,14 +96,21 @@ fn main() {
     }
     let enc_total_s = t.elapsed().as_secs_f64();
 
-    // The whole job to disk: temporary file, fsync, rename per config.
-    let dir = std::env::temp_dir().join(format!("fxlabel-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let t = Instant::now();
-    let plan = fxlabel::store::plan(&labeler, &opts, &dir, false).unwrap();
-    let summary = fxlabel::store::run(&labeler, &opts, &dir, &plan, |_| {}).unwrap();
-    let disk_s = t.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&dir);
+    // The whole job to disk: temporary file, fsync, rename per config;
+    // one thread, then one per core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut disk = Vec::new();
+    let mut summary = Default::default();
+    for jobs in [1, cores] {
+        let dir = std::env::temp_dir().join(format!("fxlabel-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let t = Instant::now();
+        let plan = fxlabel::store::plan(&labeler, &opts, &dir, false).unwrap();
+        summary = fxlabel::store::run(&labeler, &opts, &dir, &plan, jobs, |_| {}).unwrap();
+        disk.push((jobs, t.elapsed().as_secs_f64()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let summary: fxlabel::store::Summary = summary;
 
     let rows = (configs.len() * n) as f64;
     println!("input (synthetic)      {input_s:8.2} s");

@@ -17,6 +17,8 @@ use crate::output::{footer_size, read_file_meta};
 use std::fs;
 use std::io::{BufWriter, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// What happened to one config.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,12 +177,17 @@ pub fn plan(labeler: &Labeler, opts: &EncodeOptions, dir: &Path, overwrite: bool
 }
 
 /// Carries out a [`plan`]: removes stale temporary files, then labels and
-/// writes every config not skipped, each the moment it is done.
+/// writes every config not skipped, each the moment it is done, with
+/// `jobs` threads taking configs from one queue (the labeler's shared
+/// tables are read by all of them). `progress` is called on this thread,
+/// skipped configs first. The first error stops the run once the configs
+/// in flight are finished or abandoned (their temporary files removed).
 pub fn run(
     labeler: &Labeler,
     opts: &EncodeOptions,
     dir: &Path,
     plan: &Plan,
+    jobs: usize,
     mut progress: impl FnMut(Progress<'_>),
 ) -> Result<Summary> {
     fs::create_dir_all(dir)
@@ -191,26 +198,69 @@ pub fn run(
             summary.stale_removed += 1;
         }
     }
+    let configs = labeler.configs();
     let total = plan.total();
-    for (k, c) in labeler.configs().iter().enumerate() {
-        let key = c.key();
-        let status = if plan.skip[k] {
-            summary.skipped += 1;
-            Status::Skipped
-        } else {
-            let len = write_atomic(dir, &file_name(c, opts), |w| {
-                write_config(labeler, c, opts, w).map(|_| ())
-            })?;
-            summary.written += 1;
-            summary.bytes += len;
-            Status::Written(len)
-        };
+    let mut done = 0;
+    for (k, c) in configs.iter().enumerate().filter(|(k, _)| plan.skip[*k]) {
+        let _ = k;
+        summary.skipped += 1;
+        done += 1;
         progress(Progress {
-            done: k + 1,
+            done,
             total,
-            key: &key,
-            status: &status,
+            key: &c.key(),
+            status: &Status::Skipped,
         });
     }
-    Ok(summary)
+    let todo: Vec<usize> = (0..total).filter(|&k| !plan.skip[k]).collect();
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Result<u64>)>();
+    let first_err = std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, todo.len().max(1)) {
+            let (tx, next, stop, todo) = (tx.clone(), &next, &stop, &todo);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(&k) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let c = &configs[k];
+                    let r = write_atomic(dir, &file_name(c, opts), |w| {
+                        write_config(labeler, c, opts, w).map(|_| ())
+                    });
+                    let failed = r.is_err();
+                    if tx.send((k, r)).is_err() || failed {
+                        stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut first_err = None;
+        for (k, r) in rx {
+            match r {
+                Ok(len) => {
+                    summary.written += 1;
+                    summary.bytes += len;
+                    done += 1;
+                    progress(Progress {
+                        done,
+                        total,
+                        key: &configs[k].key(),
+                        status: &Status::Written(len),
+                    });
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err
+    });
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
 }

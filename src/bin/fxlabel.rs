@@ -88,6 +88,9 @@ struct LabelArgs {
     /// Name of the time column when it is not timestamp/time/date/datetime.
     #[arg(long)]
     time_column: Option<String>,
+    /// Configs labeled at once (threads); default: the number of cores.
+    #[arg(long, short)]
+    jobs: Option<usize>,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
@@ -243,7 +246,10 @@ fn label(a: &LabelArgs) -> fxlabel::Result<()> {
     let to_make = plan.total() - plan.skipped();
     let mut made = 0usize;
     let mut last_decile = 0;
-    let summary = store::run(&labeler, &enc, &a.out, &plan, |pr: Progress<'_>| {
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let summary = store::run(&labeler, &enc, &a.out, &plan, jobs, |pr: Progress<'_>| {
         if a.quiet {
             return;
         }

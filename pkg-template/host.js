@@ -1,0 +1,298 @@
+// The platform-independent run loop of fxlabel: feed candles to the wasm
+// module in chunks, decide what to resume from the store, label each
+// missing config and hand its bytes to the store the moment it is ready.
+//
+// The store is the only platform part (a folder on disk in Node, memory or
+// OPFS in the browser). Its interface, all methods async:
+//   list()                  -> names in the folder ([] when it does not exist)
+//   readTail(name, n)       -> the last min(n, size) bytes of a file
+//   writeAtomic(name, bytes)-> writes under a temporary name, then renames;
+//                              returns where the file now is (path or name)
+//   remove(name)            -> deletes a file (no error when already gone)
+import { tableFromIPC } from "apache-arrow";
+
+// Options of the wasm labeler (CandleInput.finish) and of the host. The
+// wasm side declares deny_unknown_fields, but serde-wasm-bindgen only reads
+// the fields it knows, so a misspelt option would be silently ignored
+// there: the host rejects unknown names itself.
+const WASM_OPTIONS = new Set(["targetPips", "stopPips", "horizons", "horizonUnit", "pipValue", "sides", "tie", "extras", "format", "compression", "rowGroupSize"]);
+const HOST_OPTIONS = new Set(["store", "dir", "overwrite", "returnTables", "onProgress", "onLog", "timeColumn"]);
+
+// Rows per appendColumns call and bytes per appendCsv call: large enough
+// that call overhead is nil, small enough that no giant copy is made.
+const COLUMN_CHUNK_ROWS = 1 << 16;
+const CSV_CHUNK_BYTES = 1 << 20;
+// First read of an existing file's tail: covers every label file's footer
+// in one read; a larger footer is read again at its exact size.
+const TAIL_GUESS_BYTES = 64 * 1024;
+
+// Same rule as the native CLI (src/store.rs): `.T10_S5_H30.parquet.tmp-<pid>`.
+export function isTempName(name) {
+  return name.startsWith(".") && name.includes(".tmp-");
+}
+
+// Error with the fields the CLI uses to pick an exit code.
+function hostError(message, kind, extra = {}) {
+  return Object.assign(new Error(message), { kind }, extra);
+}
+
+const PARQUET_MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
+function isParquet(bytes) {
+  return bytes.length >= 4 && PARQUET_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+function toBytes(chunk) {
+  if (typeof chunk === "string") return new TextEncoder().encode(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw hostError(`candle chunks must be strings or bytes, got ${typeof chunk}`, "param", { param: "candles" });
+}
+
+/**
+ * Builds the host around an initialised wasm module.
+ * @param {object} wasm the wasm-bindgen exports (CandleInput, footerSize, ...)
+ * @param {() => object} defaultStore makes the store used when options give none
+ */
+export function createHost(wasm, defaultStore) {
+  // A trap leaves the wasm instance in an unknown state: report the panic
+  // message (the trap itself only says "unreachable") and refuse later calls.
+  let poisoned = null;
+  function call(fn) {
+    if (poisoned) throw new Error(`fxlabel's wasm instance failed earlier and cannot be used again (restart the process): ${poisoned}`);
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) {
+        poisoned = wasm.lastPanic() ?? err.message;
+        throw new Error(poisoned, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  function appendColumns(input, c) {
+    const ts = c.timestamps ?? c.timestamp;
+    const cols = { timestamps: ts, open: c.open, high: c.high, low: c.low, close: c.close };
+    for (const [name, col] of Object.entries(cols)) {
+      if (col == null || typeof col.length !== "number") {
+        throw hostError(`invalid input, column '${name === "timestamps" ? "timestamp" : name}': missing (expected an array or typed array)`, "input", { row: null, column: name === "timestamps" ? "timestamp" : name });
+      }
+      if (col.length !== ts.length) {
+        throw hostError(`invalid input, column '${name}': ${col.length} values, but timestamps has ${ts.length}`, "input", { row: Math.min(col.length, ts.length), column: name });
+      }
+    }
+    // Typed arrays are sliced without copying; plain arrays are converted
+    // one chunk at a time.
+    const f64 = (a, i, j) => (a instanceof Float64Array ? a.subarray(i, j) : Float64Array.from(a.slice(i, j)));
+    const time = (i, j) => {
+      if (ts instanceof BigInt64Array || ts instanceof Float64Array) return ts.subarray(i, j);
+      const part = ts.slice(i, j);
+      if (typeof part[0] === "bigint") return BigInt64Array.from(part);
+      return Float64Array.from(part, (t) => (t instanceof Date ? t.getTime() : t));
+    };
+    for (let i = 0; i < ts.length; i += COLUMN_CHUNK_ROWS) {
+      const j = Math.min(i + COLUMN_CHUNK_ROWS, ts.length);
+      call(() => input.appendColumns(time(i, j), f64(c.open, i, j), f64(c.high, i, j), f64(c.low, i, j), f64(c.close, i, j)));
+    }
+  }
+
+  function appendCsvString(input, text) {
+    const enc = new TextEncoder();
+    for (let i = 0; i < text.length; ) {
+      let j = Math.min(i + CSV_CHUNK_BYTES, text.length);
+      // Never split a surrogate pair between two chunks.
+      if (j < text.length && /[\uD800-\uDBFF]/.test(text[j - 1])) j -= 1;
+      const bytes = enc.encode(text.slice(i, j));
+      call(() => input.appendCsv(bytes));
+      i = j;
+    }
+  }
+
+  function appendCsvBytes(input, bytes) {
+    for (let i = 0; i < bytes.length; i += CSV_CHUNK_BYTES) {
+      call(() => input.appendCsv(bytes.subarray(i, i + CSV_CHUNK_BYTES)));
+    }
+  }
+
+  async function feed(input, candles) {
+    if (candles == null) throw hostError("no candles given", "param", { param: "candles" });
+    if (typeof candles === "string") return appendCsvString(input, candles);
+    if (candles instanceof Uint8Array || candles instanceof ArrayBuffer) {
+      const bytes = toBytes(candles);
+      return isParquet(bytes) ? call(() => input.appendParquet(bytes)) : appendCsvBytes(input, bytes);
+    }
+    if (typeof candles[Symbol.asyncIterator] === "function" || (typeof candles[Symbol.iterator] === "function" && !ArrayBuffer.isView(candles))) {
+      // A stream of chunks: CSV goes straight through; Parquet needs the
+      // whole file (its footer is at the end), so its chunks are joined.
+      let parquet = null;
+      let first = true;
+      for await (const chunk of candles) {
+        const bytes = toBytes(chunk);
+        if (first && bytes.length > 0) {
+          first = false;
+          if (isParquet(bytes)) parquet = [];
+        }
+        if (parquet) parquet.push(bytes);
+        else if (bytes.length > 0) appendCsvBytes(input, bytes);
+      }
+      if (parquet) {
+        const all = new Uint8Array(parquet.reduce((n, b) => n + b.length, 0));
+        let off = 0;
+        for (const b of parquet) all.set(b, (off += b.length) - b.length);
+        call(() => input.appendParquet(all));
+      }
+      return;
+    }
+    if (typeof candles === "object" && ("close" in candles || "timestamps" in candles || "timestamp" in candles)) {
+      return appendColumns(input, candles);
+    }
+    throw hostError("candles must be {timestamps, open, high, low, close} arrays, Parquet bytes, CSV text or bytes, or an (async) iterable of CSV/Parquet chunks", "param", { param: "candles" });
+  }
+
+  // Reads enough of a file's end for its metadata and checks it against
+  // this run; throws a `kind: "mismatch"` error naming the difference.
+  async function checkExisting(store, labeler, key, name) {
+    let tail = await store.readTail(name, TAIL_GUESS_BYTES);
+    const incomplete = (why) => hostError(`existing file for ${key} (${name}) is not a complete label file: ${why} (use overwrite to replace it)`, "mismatch", { key });
+    let need;
+    try {
+      need = call(() => wasm.footerSize(tail.subarray(Math.max(0, tail.length - 10))));
+    } catch (err) {
+      throw incomplete(err.message);
+    }
+    if (need > tail.length) {
+      tail = await store.readTail(name, need);
+      if (need > tail.length) throw incomplete(`its footer needs ${need} bytes, the file has ${tail.length}`);
+    }
+    try {
+      call(() => labeler.checkFile(key, tail));
+    } catch (err) {
+      if (err.kind === "mismatch") throw err;
+      throw incomplete(err.message); // an unreadable footer: not ours to trust
+    }
+  }
+
+  /**
+   * Labels candles over a grid of configs; see index.d.ts for the options.
+   */
+  async function labelCandles(candles, options = {}) {
+    const t0 = Date.now();
+    const wasmOptions = {};
+    const host = {};
+    for (const [k, v] of Object.entries(options ?? {})) {
+      if (!WASM_OPTIONS.has(k) && !HOST_OPTIONS.has(k)) {
+        throw hostError(`invalid parameter '${k}': unknown option (expected one of: ${[...WASM_OPTIONS, ...HOST_OPTIONS].join(", ")})`, "param", { param: k });
+      }
+      if (v !== undefined) (HOST_OPTIONS.has(k) ? host : wasmOptions)[k] = v;
+    }
+    for (const cb of ["onProgress", "onLog"]) {
+      if (host[cb] != null && typeof host[cb] !== "function") throw hostError(`invalid parameter '${cb}': expected a function`, "param", { param: cb });
+    }
+    const log = host.onLog ?? (() => {});
+    const progress = host.onProgress ?? (() => {});
+
+    // 1. Input and parameters: every error is thrown here, before the
+    //    store is looked at.
+    const input = call(() => new wasm.CandleInput(host.timeColumn ?? undefined));
+    try {
+      await feed(input, candles);
+    } catch (err) {
+      if (!poisoned) input.free(); // after a trap the instance is dead anyway
+      throw err;
+    }
+    // finish() consumes the input, whether it succeeds or throws.
+    const labeler = call(() => input.finish(wasmOptions));
+    try {
+      const keys = call(() => labeler.configs());
+      const total = keys.length;
+      log(`read ${labeler.rows} candles; shared work for ${total} configs done in ${((Date.now() - t0) / 1000).toFixed(1)}s (${(labeler.sharedBytes / 2 ** 20).toFixed(1)} MiB held)`);
+
+      if (host.returnTables) {
+        const tables = new Map();
+        keys.forEach((key, i) => {
+          const bytes = call(() => labeler.label(key));
+          tables.set(key, tableFromLabelFile(bytes));
+          progress({ done: i + 1, total, key, skipped: false, elapsedMs: Date.now() - t0, bytes: bytes.length });
+        });
+        return tables;
+      }
+
+      // 2. Resume plan, decided before anything is changed: a mismatching
+      //    file stops the run here unless overwrite.
+      const store = host.store ?? defaultStore(host);
+      const names = new Set(await store.list());
+      const skip = new Set();
+      const fileName = (key) => call(() => labeler.fileName(key));
+      for (const key of keys) {
+        const name = fileName(key);
+        if (!names.has(name)) continue;
+        try {
+          await checkExisting(store, labeler, key, name);
+          skip.add(key);
+        } catch (err) {
+          if (!(err.kind === "mismatch" && host.overwrite)) throw err;
+          log(`${name} was made with other settings or data; relabeling it (overwrite)`);
+        }
+      }
+      if (skip.size > 0) log(`found ${skip.size}/${total} already saved, resuming`);
+
+      // 3. Stale temporary files of interrupted runs.
+      for (const name of names) if (isTempName(name)) await store.remove(name);
+
+      // 4. Label and write each missing config as soon as it is ready.
+      const written = [];
+      const skipped = [];
+      let bytesWritten = 0;
+      for (let i = 0; i < total; i++) {
+        const key = keys[i];
+        const name = fileName(key);
+        let bytes = 0;
+        if (skip.has(key)) {
+          skipped.push(store.location?.(name) ?? name);
+        } else {
+          const file = call(() => labeler.label(key));
+          written.push(await store.writeAtomic(name, file));
+          bytes = file.length;
+          bytesWritten += bytes;
+        }
+        progress({ done: i + 1, total, key, skipped: skip.has(key), elapsedMs: Date.now() - t0, bytes });
+      }
+      return { written, skipped, bytes: bytesWritten, rows: labeler.rows, elapsedMs: Date.now() - t0 };
+    } finally {
+      if (!poisoned) labeler.free();
+    }
+  }
+
+  /** A label file's bytes (Parquet or Arrow IPC) as an apache-arrow Table. */
+  function tableFromLabelFile(bytes) {
+    return tableFromIPC(call(() => wasm.toIpcStream(bytes)));
+  }
+
+  return { labelCandles, tableFromLabelFile, call };
+}
+
+/** A store that keeps files in a Map (browser placeholder, tests). */
+export function memoryStore(files = new Map()) {
+  return {
+    files,
+    async list() {
+      return [...files.keys()];
+    },
+    async readTail(name, n) {
+      const f = files.get(name);
+      if (!f) throw new Error(`no file named ${name}`);
+      return f.subarray(Math.max(0, f.length - n));
+    },
+    async writeAtomic(name, bytes) {
+      files.set(name, bytes); // a Map update is already all-or-nothing
+      return name;
+    },
+    async remove(name) {
+      files.delete(name);
+    },
+    location(name) {
+      return name;
+    },
+  };
+}
