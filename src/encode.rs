@@ -271,6 +271,117 @@ pub fn writer_properties(opts: &EncodeOptions, schema: &Schema) -> Result<Writer
     Ok(b.set_key_value_metadata(Some(kv)).build())
 }
 
+enum Sink<W: Write + Send> {
+    Parquet(ArrowWriter<W>),
+    Arrow(arrow_ipc::writer::FileWriter<W>),
+}
+
+/// Writes one config's file step by step, so that a host can take the
+/// bytes out as they are made (row group by row group) instead of holding
+/// the whole file: see [`ConfigWriter::step`] and [`ConfigWriter::take`].
+///
+/// ```
+/// # use fxlabel::{Candles, EncodeOptions, Labeler, Params, ConfigWriter};
+/// # let ts: Vec<i64> = (0..10).map(|i| i * 60_000).collect();
+/// # let p = vec![1.1; 10];
+/// # let labeler = Labeler::new(Candles::from_columns(&ts, &p, &p, &p, &p).unwrap(), Params::default().validate().unwrap()).unwrap();
+/// let config = labeler.configs()[0];
+/// let mut w = ConfigWriter::new(&labeler, &config, &EncodeOptions::default(), Vec::new()).unwrap();
+/// let mut file = Vec::new();
+/// while w.step(&labeler).unwrap() {
+///     file.extend(w.take()); // e.g. append to a temporary file
+/// }
+/// file.extend(w.take());
+/// assert_eq!(file, fxlabel::encode_config(&labeler, &config, &EncodeOptions::default()).unwrap());
+/// ```
+pub struct ConfigWriter<W: Write + Send> {
+    config: Config,
+    schema: SchemaRef,
+    next_row: usize,
+    sink: Option<Sink<W>>,
+}
+
+impl<W: Write + Send> ConfigWriter<W> {
+    /// Starts `config`'s file in `w`.
+    pub fn new(labeler: &Labeler, config: &Config, opts: &EncodeOptions, w: W) -> Result<Self> {
+        let schema = schema_with_meta(labeler, config);
+        let sink = match opts.format {
+            Format::Parquet => {
+                let props = writer_properties(opts, &schema)?;
+                Sink::Parquet(ArrowWriter::try_new(w, schema.clone(), Some(props))?)
+            }
+            Format::Arrow => Sink::Arrow(arrow_ipc::writer::FileWriter::try_new(w, &schema)?),
+        };
+        Ok(ConfigWriter {
+            config: *config,
+            schema,
+            next_row: 0,
+            sink: Some(sink),
+        })
+    }
+
+    /// Labels and writes the next [`BATCH_ROWS`] rows (the file's footer
+    /// after the last ones). Returns false once the file is complete.
+    pub fn step(&mut self, labeler: &Labeler) -> Result<bool> {
+        let n = labeler.candles().len();
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(false);
+        };
+        if self.next_row >= n {
+            match sink {
+                Sink::Parquet(w) => {
+                    w.finish()?;
+                    w.sync()
+                        .map_err(|e| Error::io("cannot flush the Parquet writer", e))?;
+                }
+                Sink::Arrow(w) => w.finish()?,
+            }
+            return Ok(false);
+        }
+        let rows = self.next_row..(self.next_row + BATCH_ROWS).min(n);
+        self.next_row = rows.end;
+        let batch = config_batch(labeler, &self.config, rows, self.schema.clone())?;
+        match sink {
+            Sink::Parquet(w) => {
+                w.write(&batch)?;
+                // Hand over whatever complete row groups were encoded.
+                w.sync()
+                    .map_err(|e| Error::io("cannot flush the Parquet writer", e))?;
+            }
+            Sink::Arrow(w) => w.write(&batch)?,
+        }
+        Ok(true)
+    }
+
+    /// The sink, to drain what has been written so far.
+    pub fn sink_mut(&mut self) -> Option<&mut W> {
+        match self.sink.as_mut()? {
+            Sink::Parquet(w) => Some(w.inner_mut()),
+            Sink::Arrow(w) => Some(w.get_mut()),
+        }
+    }
+
+    /// Writes everything left and returns the sink.
+    pub fn finish(mut self, labeler: &Labeler) -> Result<W> {
+        // Every batch, but not the footer: `into_inner` writes that.
+        while self.next_row < labeler.candles().len() {
+            self.step(labeler)?;
+        }
+        match self.sink.take() {
+            Some(Sink::Parquet(w)) => Ok(w.into_inner()?),
+            Some(Sink::Arrow(w)) => Ok(w.into_inner()?),
+            None => Err(Error::Format("the writer was already finished".into())),
+        }
+    }
+}
+
+impl ConfigWriter<Vec<u8>> {
+    /// Takes the bytes written since the last call.
+    pub fn take(&mut self) -> Vec<u8> {
+        self.sink_mut().map(std::mem::take).unwrap_or_default()
+    }
+}
+
 /// Writes `config`'s file into `w` in `opts.format`, batch by batch, and
 /// gives `w` back.
 pub fn write_config<W: Write + Send>(
@@ -279,29 +390,7 @@ pub fn write_config<W: Write + Send>(
     opts: &EncodeOptions,
     w: W,
 ) -> Result<W> {
-    let schema = schema_with_meta(labeler, config);
-    let n = labeler.candles().len();
-    let batches = (0..n)
-        .step_by(BATCH_ROWS)
-        .map(|a| a..(a + BATCH_ROWS).min(n));
-    match opts.format {
-        Format::Parquet => {
-            let props = writer_properties(opts, &schema)?;
-            let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props))?;
-            for rows in batches {
-                writer.write(&config_batch(labeler, config, rows, schema.clone())?)?;
-            }
-            Ok(writer.into_inner()?)
-        }
-        Format::Arrow => {
-            let mut writer = arrow_ipc::writer::FileWriter::try_new(w, &schema)?;
-            for rows in batches {
-                writer.write(&config_batch(labeler, config, rows, schema.clone())?)?;
-            }
-            writer.finish()?;
-            Ok(writer.into_inner()?)
-        }
-    }
+    ConfigWriter::new(labeler, config, opts, w)?.finish(labeler)
 }
 
 /// `config`'s whole file as bytes.

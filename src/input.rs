@@ -86,8 +86,10 @@ pub fn read_parquet(
     time_column: Option<&str>,
     b: &mut CandlesBuilder,
 ) -> Result<()> {
+    let file_len = bytes.len() as u64;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| Error::Format(format!("not a readable Parquet file: {e}")))?;
+    check_layout(builder.metadata(), file_len)?;
     let names: Vec<String> = builder
         .schema()
         .fields()
@@ -100,7 +102,14 @@ pub fn read_parquet(
     // Projection over leaf columns: only flat schemas are supported.
     let roots: Vec<usize> = std::iter::once(t).chain(prices).collect();
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-    b.reserve(builder.metadata().file_metadata().num_rows().max(0) as usize);
+    // The footer's row count is only a hint: a corrupt one must not
+    // reserve gigabytes (no real file has more rows than bytes).
+    let rows = builder
+        .metadata()
+        .file_metadata()
+        .num_rows()
+        .clamp(0, file_len as i64);
+    b.reserve(rows as usize);
     let reader = builder
         .with_projection(mask)
         .with_batch_size(65_536)
@@ -120,6 +129,32 @@ pub fn read_parquet(
         let tb = find(&br, refs[t]).unwrap_or(0);
         let pb = price_indices(&br)?;
         push_batch(&batch, tb, pb, b)?;
+    }
+    Ok(())
+}
+
+/// Refuses a footer whose column chunks lie outside the file: the parquet
+/// crate asserts (panics) on a negative offset or size, and a panic in the
+/// wasm build is a trap that kills the instance (found by tests/hostile.rs).
+fn check_layout(md: &parquet::file::metadata::ParquetMetaData, file_len: u64) -> Result<()> {
+    for (g, rg) in md.row_groups().iter().enumerate() {
+        for col in rg.columns() {
+            let start = col
+                .dictionary_page_offset()
+                .unwrap_or_else(|| col.data_page_offset());
+            let len = col.compressed_size();
+            let inside = start >= 0
+                && len >= 0
+                && (start as u64)
+                    .checked_add(len as u64)
+                    .is_some_and(|end| end <= file_len);
+            if !inside || rg.num_rows() < 0 {
+                return Err(Error::Format(format!(
+                    "not a readable Parquet file: column '{}' of row group {g} lies outside the file",
+                    col.column_path()
+                )));
+            }
+        }
     }
     Ok(())
 }

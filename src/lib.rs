@@ -35,7 +35,8 @@ pub mod synth;
 
 pub use candles::{Candles, CandlesBuilder, Fingerprint};
 pub use encode::{
-    config_batch, encode_config, label_schema, write_config, Compression, EncodeOptions,
+    config_batch, encode_config, label_schema, write_config, Compression, ConfigWriter,
+    EncodeOptions,
 };
 pub use error::{Error, Result};
 pub use grid::{Config, Format, HorizonUnit, Params, Settings, Side, Tie, ValidParams};

@@ -18,6 +18,7 @@ use fxlabel::{
 };
 use serde::Deserialize;
 use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 thread_local! {
@@ -118,7 +119,10 @@ fn parse_options(v: JsValue) -> Result<(Params, EncodeOptions), JsValue> {
             for k in js_sys::Object::keys(obj).iter() {
                 let k = k.as_string().unwrap_or_default();
                 if !OPTION_NAMES.contains(&k.as_str()) {
-                    return Err(param_err("options", format!("unknown option '{k}' (known: {})", OPTION_NAMES.join(", "))));
+                    return Err(param_err(
+                        "options",
+                        format!("unknown option '{k}' (known: {})", OPTION_NAMES.join(", ")),
+                    ));
                 }
             }
         }
@@ -277,7 +281,7 @@ impl CandleInput {
         let (params, enc) = parse_options(options)?;
         let params = params.validate().map_err(js_err)?;
         let candles = self.builder.finish().map_err(js_err)?;
-        let inner = fxlabel::Labeler::new(candles, params).map_err(js_err)?;
+        let inner = Rc::new(fxlabel::Labeler::new(candles, params).map_err(js_err)?);
         Ok(Labeler { inner, enc })
     }
 }
@@ -285,7 +289,7 @@ impl CandleInput {
 /// Labels the configs of one grid over one set of candles.
 #[wasm_bindgen]
 pub struct Labeler {
-    inner: fxlabel::Labeler,
+    inner: Rc<fxlabel::Labeler>,
     enc: EncodeOptions,
 }
 
@@ -327,6 +331,35 @@ impl Labeler {
         fxlabel::encode_config(&self.inner, &c, &self.enc).map_err(js_err)
     }
 
+    /// One config's file in pieces, row group by row group, so that wasm
+    /// memory never holds the whole file: call `next()` until it returns
+    /// `undefined`, appending each piece to a temporary file.
+    pub fn stream(&self, key: &str) -> Result<ConfigStream, JsValue> {
+        let c = self.inner.config(key).map_err(js_err)?;
+        let writer =
+            fxlabel::ConfigWriter::new(&self.inner, &c, &self.enc, Vec::new()).map_err(js_err)?;
+        Ok(ConfigStream {
+            labeler: Rc::clone(&self.inner),
+            writer,
+            done: false,
+        })
+    }
+
+    /// Benchmarks only: the labeling pass of one config without encoding
+    /// (returns a checksum so the work cannot be skipped).
+    #[wasm_bindgen(js_name = benchLabelPass)]
+    pub fn bench_label_pass(&self, key: &str) -> Result<f64, JsValue> {
+        let c = self.inner.config(key).map_err(js_err)?;
+        let mut sum = 0u64;
+        self.inner
+            .for_each_row(&c, 0..self.inner.candles().len(), |_, l, s| {
+                sum +=
+                    l.map_or(0, |o| o.exit_offset as u64) + s.map_or(0, |o| o.exit_offset as u64);
+            })
+            .map_err(js_err)?;
+        Ok(sum as f64)
+    }
+
     /// Throws unless the file whose tail (at least `footerSize` bytes) is
     /// given was made for `key` from this input with these settings; the
     /// message names the differing setting.
@@ -337,6 +370,36 @@ impl Labeler {
         found
             .check(&fxlabel::encode::file_meta(&self.inner, &c))
             .map_err(js_err)
+    }
+}
+
+/// The bytes of one config's file, piece by piece (see `Labeler.stream`).
+#[wasm_bindgen]
+pub struct ConfigStream {
+    labeler: Rc<fxlabel::Labeler>,
+    writer: fxlabel::ConfigWriter<Vec<u8>>,
+    done: bool,
+}
+
+#[wasm_bindgen]
+impl ConfigStream {
+    /// The next piece of the file (never empty), or `undefined` once the
+    /// file is complete.
+    pub fn next(&mut self) -> Result<Option<Vec<u8>>, JsValue> {
+        if self.done {
+            return Ok(None);
+        }
+        // Step until some bytes are ready or the file is complete.
+        loop {
+            let more = self.writer.step(&self.labeler).map_err(js_err)?;
+            let bytes = self.writer.take();
+            if !more {
+                self.done = true;
+            }
+            if !bytes.is_empty() || self.done {
+                return Ok(if bytes.is_empty() { None } else { Some(bytes) });
+            }
+        }
     }
 }
 

@@ -74,6 +74,13 @@ fn label_chunks_into_parquet_and_arrow() {
     labeler.check_file("T7.5_S5_H30", tail).unwrap();
     let err = labeler.check_file("T5_S5_H30", tail).unwrap_err();
     assert_eq!(prop(&err, "kind"), "mismatch");
+    // Streamed in pieces, the file is the same bytes.
+    let mut stream = labeler.stream("T7.5_S5_H30").unwrap();
+    let mut joined = Vec::new();
+    while let Some(piece) = stream.next().unwrap() {
+        joined.extend(piece);
+    }
+    assert_eq!(joined, bytes);
     let ipc = to_ipc_stream(&bytes).unwrap();
     assert!(ipc.len() > 3000);
     let meta = read_metadata(tail).unwrap();

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// The benchmark suite: the default grid over N synthetic 1-minute EURUSD
+// candles (src/synth.rs: ~0.5 pip/min with intraday seasonality, fat tails,
+// 5-decimal quotes, weekend gaps, ~0.5% missing minutes), through
+//   - the native CLI, one thread and one per core;
+//   - the wasm module in Node, phase by phase (input, shared work, labeling,
+//     encoding, writing), in this process;
+//   - the npm CLI end to end;
+// with peak RSS, wasm memory, bytes written and config-rows per second.
+// Figures are printed and written to bench-out/bench.json.
+//
+// usage: node scripts/bench.mjs [--rows 1000000] [--configs 210|21] [--skip-native] [--skip-npm]
+import { execFileSync, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: "string", default: "1000000" },
+    configs: { type: "string", default: "210" },
+    out: { type: "string", default: path.join(root, "bench-out") },
+    "skip-native": { type: "boolean", default: false },
+    "skip-npm": { type: "boolean", default: false },
+  },
+});
+const rows = Number(args.rows.replaceAll("_", ""));
+// 21 configs: 3 targets x 1 stop x the 7 default horizons.
+const grid21 = ["--targets", "5,10,20", "--stops", "10"];
+const gridArgs = args.configs === "21" ? grid21 : [];
+const cores = os.availableParallelism?.() ?? os.cpus().length;
+fs.mkdirSync(args.out, { recursive: true });
+const native = path.join(root, "target/release/fxlabel");
+const results = { machine: { cores, cpu: os.cpus()[0]?.model, node: process.version, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1) }, rows, configs: Number(args.configs) };
+
+function say(line) {
+  console.log(line);
+}
+const mb = (b) => (b / 1e6).toFixed(1);
+const dirBytes = (d) => fs.readdirSync(d).reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
+
+/** Runs a command under GNU time for wall time and peak RSS. */
+function timed(cmd, argv) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...argv], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} failed:\n${r.stderr}`);
+  const rssKb = Number(r.stderr.trim().split("\n").pop());
+  return { secs, rssMB: rssKb / 1024 };
+}
+
+say(`fxlabel benchmark: ${rows} candles, ${args.configs} configs, ${cores} cores, ${results.machine.cpu}`);
+execFileSync("cargo", ["build", "--quiet", "--release", "--features", "cli"], { cwd: root, stdio: "inherit" });
+const input = path.join(args.out, `candles-${rows}.parquet`);
+if (!fs.existsSync(input)) execFileSync(native, ["synth", String(rows), input]);
+results.inputBytes = fs.statSync(input).size;
+
+// Native CLI, 1 thread then all cores.
+if (!args["skip-native"]) {
+  results.native = [];
+  for (const jobs of [1, cores]) {
+    const dir = path.join(args.out, `native-${jobs}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const r = timed(native, ["label", input, "--out", dir, "--jobs", String(jobs), "-q", ...gridArgs]);
+    const bytes = dirBytes(dir);
+    results.native.push({ jobs, ...r, bytes, configRowsPerSec: (rows * results.configs) / r.secs });
+    say(`native CLI, ${jobs} thread(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MB, ${mb(bytes)} MB written, ${((rows * results.configs) / r.secs / 1e6).toFixed(1)} M config-rows/s`);
+  }
+}
+
+// wasm in Node, phase by phase, in this process.
+{
+  const pkg = path.join(root, process.env.FXLABEL_PKG ?? "pkg");
+  const wasmUrl = path.join(pkg, "fxlabel_bg.wasm");
+  const mod = await import(path.join(pkg, "fxlabel.js"));
+  const exports = await mod.default({ module_or_path: fs.readFileSync(wasmUrl) });
+  const wasmBytes = fs.statSync(wasmUrl).size;
+  const phases = {};
+  let t = performance.now();
+  const lap = (name) => {
+    const now = performance.now();
+    phases[name] = (phases[name] ?? 0) + (now - t) / 1000;
+    t = now;
+  };
+  const input_ = new mod.CandleInput();
+  input_.appendParquet(fs.readFileSync(input));
+  lap("input");
+  const opts = args.configs === "21" ? { targetPips: [5, 10, 20], stopPips: [10] } : {};
+  const labeler = input_.finish(opts);
+  lap("shared");
+  const keys = labeler.configs();
+  for (const k of keys) labeler.benchLabelPass(k);
+  lap("labeling");
+  const dir = path.join(args.out, "wasm");
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir);
+  let bytes = 0;
+  let peakWasm = 0;
+  for (const k of keys) {
+    const stream = labeler.stream(k);
+    const tmp = path.join(dir, `.${k}.parquet.tmp-${process.pid}`);
+    const fd = fs.openSync(tmp, "w");
+    for (let piece; (piece = stream.next()) !== undefined; ) {
+      lap("labeling+encoding");
+      fs.writeSync(fd, piece);
+      bytes += piece.length;
+      lap("writing");
+    }
+    stream.free();
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, path.join(dir, `${k}.parquet`));
+    lap("writing");
+    peakWasm = Math.max(peakWasm, exports.memory.buffer.byteLength);
+  }
+  labeler.free();
+  const total = Object.values(phases).reduce((a, b) => a + b, 0) - phases.labeling; // labeling pass was extra
+  const encoding = phases["labeling+encoding"] - phases.labeling;
+  results.wasm = {
+    wasmBytes,
+    phases: { input: phases.input, shared: phases.shared, labeling: phases.labeling, encoding, writing: phases.writing },
+    totalSecs: total,
+    bytes,
+    wasmMemoryMB: peakWasm / 2 ** 20,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    configRowsPerSec: (rows * keys.length) / total,
+  };
+  const p = results.wasm.phases;
+  say(`wasm in Node (1 thread): input ${p.input.toFixed(2)} s, shared ${p.shared.toFixed(2)} s, labeling ${p.labeling.toFixed(2)} s, encoding ${p.encoding.toFixed(2)} s, writing ${p.writing.toFixed(2)} s = ${total.toFixed(2)} s`);
+  say(`  ${mb(bytes)} MB written, wasm memory ${results.wasm.wasmMemoryMB.toFixed(0)} MiB, peak RSS ${results.wasm.peakRssMB.toFixed(0)} MB, ${((rows * keys.length) / total / 1e6).toFixed(1)} M config-rows/s`);
+}
+
+// The npm CLI end to end.
+if (!args["skip-npm"]) {
+  const dir = path.join(args.out, "npm");
+  fs.rmSync(dir, { recursive: true, force: true });
+  const r = timed(process.execPath, [path.join(root, "pkg/cli.js"), "label", input, "--out", dir, "--quiet", ...gridArgs]);
+  results.npm = { ...r, bytes: dirBytes(dir), configRowsPerSec: (rows * results.configs) / r.secs };
+  say(`npm CLI: ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MB, ${mb(results.npm.bytes)} MB written`);
+  if (results.native) say(`  npm CLI / native (1 thread) time ratio: ${(r.secs / results.native[0].secs).toFixed(2)}`);
+}
+
+fs.writeFileSync(path.join(args.out, "bench.json"), JSON.stringify(results, null, 2) + "\n");
+say(`figures written to ${path.relative(root, path.join(args.out, "bench.json"))}`);
