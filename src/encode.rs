@@ -24,8 +24,11 @@ use crate::error::{Error, Result};
 use crate::grid::{Config, Format, Side};
 use crate::kernel::{Labeler, Outcome};
 use crate::meta::{FileMeta, FORMAT_VERSION};
-use arrow_array::builder::{BooleanBuilder, Float32Builder, Int8Builder, UInt32Builder};
-use arrow_array::{ArrayRef, RecordBatch, TimestampMillisecondArray};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float32Array, Int8Array, RecordBatch, TimestampMillisecondArray,
+    UInt32Array,
+};
+use arrow_buffer::{BooleanBufferBuilder, NullBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as PqCompression, Encoding, GzipLevel, ZstdLevel};
@@ -175,46 +178,72 @@ fn schema_with_meta(labeler: &Labeler, config: &Config) -> SchemaRef {
     Arc::new(label_schema(&p.sides, p.extras).with_metadata(meta))
 }
 
-/// Builders for one side's columns.
+/// One side's columns as plain vectors plus one validity bitmap that all
+/// of them share (a row's values are all null or all set), which is much
+/// cheaper than one Arrow builder per column.
 struct SideCols {
-    label: Int8Builder,
-    exit: UInt32Builder,
-    ret: Float32Builder,
-    amb: BooleanBuilder,
-    mfe: Float32Builder,
-    mae: Float32Builder,
+    valid: BooleanBufferBuilder,
+    label: Vec<i8>,
+    exit: Vec<u32>,
+    ret: Vec<f32>,
+    amb: BooleanBufferBuilder,
+    mfe: Vec<f32>,
+    mae: Vec<f32>,
 }
 
 impl SideCols {
     fn new(n: usize) -> Self {
         SideCols {
-            label: Int8Builder::with_capacity(n),
-            exit: UInt32Builder::with_capacity(n),
-            ret: Float32Builder::with_capacity(n),
-            amb: BooleanBuilder::with_capacity(n),
-            mfe: Float32Builder::with_capacity(n),
-            mae: Float32Builder::with_capacity(n),
+            valid: BooleanBufferBuilder::new(n),
+            label: Vec::with_capacity(n),
+            exit: Vec::with_capacity(n),
+            ret: Vec::with_capacity(n),
+            amb: BooleanBufferBuilder::new(n),
+            mfe: Vec::with_capacity(n),
+            mae: Vec::with_capacity(n),
         }
     }
 
     #[inline]
     fn push(&mut self, o: Option<Outcome>) {
-        self.label.append_option(o.map(|o| o.label));
-        self.exit.append_option(o.map(|o| o.exit_offset));
-        self.ret.append_option(o.map(|o| o.return_pips));
-        self.amb.append_option(o.map(|o| o.ambiguous));
-        self.mfe.append_option(o.map(|o| o.mfe_pips));
-        self.mae.append_option(o.map(|o| o.mae_pips));
+        let o = match o {
+            Some(o) => {
+                self.valid.append(true);
+                o
+            }
+            None => {
+                self.valid.append(false);
+                Outcome {
+                    label: 0,
+                    exit_offset: 0,
+                    return_pips: 0.0,
+                    ambiguous: false,
+                    mfe_pips: 0.0,
+                    mae_pips: 0.0,
+                }
+            }
+        };
+        self.label.push(o.label);
+        self.exit.push(o.exit_offset);
+        self.ret.push(o.return_pips);
+        self.amb.append(o.ambiguous);
+        self.mfe.push(o.mfe_pips);
+        self.mae.push(o.mae_pips);
     }
 
     fn finish(mut self, extras: bool, out: &mut Vec<ArrayRef>) {
-        out.push(Arc::new(self.label.finish()));
-        out.push(Arc::new(self.exit.finish()));
-        out.push(Arc::new(self.ret.finish()));
-        out.push(Arc::new(self.amb.finish()));
+        let valid = NullBuffer::new(self.valid.finish());
+        let nulls = (valid.null_count() > 0).then_some(valid);
+        out.push(Arc::new(Int8Array::new(self.label.into(), nulls.clone())));
+        out.push(Arc::new(UInt32Array::new(self.exit.into(), nulls.clone())));
+        out.push(Arc::new(Float32Array::new(self.ret.into(), nulls.clone())));
+        out.push(Arc::new(BooleanArray::new(
+            self.amb.finish(),
+            nulls.clone(),
+        )));
         if extras {
-            out.push(Arc::new(self.mfe.finish()));
-            out.push(Arc::new(self.mae.finish()));
+            out.push(Arc::new(Float32Array::new(self.mfe.into(), nulls.clone())));
+            out.push(Arc::new(Float32Array::new(self.mae.into(), nulls)));
         }
     }
 }
