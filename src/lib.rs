@@ -43,4 +43,7 @@ pub use grid::{Config, Format, HorizonUnit, Params, Settings, Side, Tie, ValidPa
 pub use input::{parse_datetime_ms, read_parquet, CsvReader};
 pub use kernel::{Labeler, Outcome};
 pub use meta::{FileMeta, FORMAT_VERSION};
-pub use output::{footer_size, read_file_meta, read_label_file, read_metadata, to_ipc_stream};
+pub use output::{
+    footer_size, label_counts, read_file_meta, read_label_file, read_metadata, to_ipc_stream,
+    LabelCounts,
+};

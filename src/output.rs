@@ -109,3 +109,43 @@ pub fn to_ipc_stream(bytes: &[u8]) -> Result<Vec<u8>> {
     w.finish()?;
     Ok(w.into_inner()?)
 }
+
+/// How many rows of one side carry each label, for summaries such as the
+/// demo's heat map (no need to hand the whole table to JS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LabelCounts {
+    pub target: u64,
+    pub stop: u64,
+    pub timeout: u64,
+    pub unknown: u64,
+}
+
+/// Counts the labels of `side` ("long" or "short") in a label file.
+pub fn label_counts(bytes: &[u8], side: crate::Side) -> Result<LabelCounts> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array;
+    let (schema, batches) = read_label_file(bytes)?;
+    let name = format!("{side}_label");
+    let k = schema
+        .index_of(&name)
+        .map_err(|_| Error::Format(format!("the file has no column '{name}'")))?;
+    let mut c = LabelCounts::default();
+    for b in &batches {
+        let col = b.column(k);
+        let labels = col
+            .as_primitive_opt::<arrow_array::types::Int8Type>()
+            .ok_or_else(|| Error::Format(format!("column '{name}' is not int8")))?;
+        for i in 0..labels.len() {
+            if labels.is_null(i) {
+                c.unknown += 1;
+                continue;
+            }
+            match labels.value(i) {
+                1 => c.target += 1,
+                -1 => c.stop += 1,
+                _ => c.timeout += 1,
+            }
+        }
+    }
+    Ok(c)
+}

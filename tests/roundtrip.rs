@@ -244,3 +244,20 @@ fn parquet_input_errors_name_row_and_column() {
         .unwrap_err();
     assert!(e.to_string().contains("Parquet"), "{e}");
 }
+
+#[test]
+fn label_counts_match_the_outcomes() {
+    let l = labeler(false);
+    for cfg in l.configs() {
+        let bytes = fxlabel::encode_config(&l, cfg, &EncodeOptions::default()).unwrap();
+        for side in [Side::Long, Side::Short] {
+            let o = l.outcomes(cfg, side).unwrap();
+            let count = |v: Option<i8>| o.iter().filter(|x| x.map(|x| x.label) == v).count() as u64;
+            let c = fxlabel::label_counts(&bytes, side).unwrap();
+            assert_eq!(
+                (c.target, c.stop, c.timeout, c.unknown),
+                (count(Some(1)), count(Some(-1)), count(Some(0)), count(None))
+            );
+        }
+    }
+}
