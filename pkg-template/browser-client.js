@@ -1,0 +1,108 @@
+// Page side of the labeling worker (worker.js): starts it, turns its
+// messages into a promise per run and callbacks, and cancels. Loads no
+// wasm itself, so the page stays light and responsive.
+//
+//   import { createLabelWorker } from "fxlabel/client";
+//   const fx = createLabelWorker();
+//   const summary = await fx.run(file, { targetPips: [10, 20], stopPips: [10] }, {
+//     onProgress: (p) => bar.value = p.done / p.total,
+//     onLog: (m) => console.log(m),          // "found 4/6 already saved, resuming"
+//   });
+//   fx.cancel();                             // stops after the config in flight
+import { opfsStore } from "./opfs-store.js";
+
+export { opfsStore };
+
+/**
+ * @param {object} [opts]
+ * @param {string|URL} [opts.url] the worker script (default: worker.js next to this file)
+ */
+export function createLabelWorker({ url = new URL("./worker.js", import.meta.url) } = {}) {
+  const worker = new Worker(url, { type: "module" });
+  let job = null; // {resolve, reject, callbacks} of the run in flight
+  const ipcWaiters = new Map();
+  let nextId = 1;
+  let readyResolve, readyReject;
+  const ready = new Promise((ok, fail) => ((readyResolve = ok), (readyReject = fail)));
+
+  const toError = (m) => Object.assign(new Error(m.message), { kind: m.kind, row: m.row, column: m.column, param: m.param, key: m.key, quota: m.quota });
+
+  worker.onmessage = ({ data: m }) => {
+    switch (m.type) {
+      case "ready":
+        return readyResolve({ version: m.version, memoryBytes: m.memoryBytes });
+      case "reading":
+        return job?.callbacks.onReading?.(m);
+      case "log":
+        return job?.callbacks.onLog?.(m.message);
+      case "progress":
+        return job?.callbacks.onProgress?.(m);
+      case "done": {
+        const j = job;
+        job = null;
+        return j?.resolve({ ...m.summary, memoryBytes: m.memoryBytes });
+      }
+      case "error": {
+        const err = toError(m);
+        if (!job) return readyReject(err); // e.g. the wasm module failed to load
+        const j = job;
+        job = null;
+        return j.reject(err);
+      }
+      case "ipc": {
+        const w = ipcWaiters.get(m.id);
+        ipcWaiters.delete(m.id);
+        return m.error ? w?.reject(new Error(m.error)) : w?.resolve(m.bytes);
+      }
+    }
+  };
+  // A worker that cannot even load (missing file, syntax error).
+  worker.onerror = (ev) => {
+    const err = new Error(`fxlabel worker failed: ${ev.message || "could not load worker.js"}`);
+    readyReject(err);
+    job?.reject(err);
+    job = null;
+  };
+  ready.catch(() => {}); // reported through run() as well
+
+  return {
+    worker,
+    /** Resolves with {version, memoryBytes} once the wasm module is loaded. */
+    ready,
+    /** True while a run is in flight. */
+    get busy() {
+      return job !== null;
+    },
+    /**
+     * Labels `input` into OPFS folder `dir` (default "labels").
+     * Resolves with the summary ({written, skipped, bytes, rows, elapsedMs,
+     * memoryBytes, cancelled?}); rejects with an Error carrying kind, row,
+     * column, param or key as labelCandles does.
+     */
+    run(input, options = {}, { dir = "labels", pauseMs = 0, onProgress, onLog, onReading } = {}) {
+      if (job) return Promise.reject(new Error("a run is already in progress"));
+      return new Promise((resolve, reject) => {
+        job = { resolve, reject, callbacks: { onProgress, onLog, onReading } };
+        worker.postMessage({ type: "start", input, options, dir, pauseMs });
+      });
+    },
+    /** Stops the run after the config in flight; its promise resolves with `cancelled: true`. */
+    cancel() {
+      worker.postMessage({ type: "cancel" });
+    },
+    /** A label file of OPFS as Arrow IPC stream bytes (for apache-arrow's tableFromIPC). */
+    ipcBytes(name, { dir = "labels" } = {}) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        ipcWaiters.set(id, { resolve, reject });
+        worker.postMessage({ type: "ipc", id, name, dir });
+      });
+    },
+    /** Stops the worker at once (a run in flight leaves at most a temporary file). */
+    terminate() {
+      worker.terminate();
+      job?.reject(Object.assign(new Error("worker terminated"), { kind: "cancelled" }));
+      job = null;
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// A dedicated Web Worker that owns one fxlabel wasm instance and labels
+// into OPFS, so the page never freezes while a config is encoded. Start it
+// as a module worker (browser-client.js does):
+//   new Worker(new URL("fxlabel/worker.js", import.meta.url), { type: "module" })
+//
+// Messages from the page:
+//   {type: "start", input, options, dir?, pauseMs?}
+//       input: a File/Blob (CSV or Parquet), CSV text, Parquet bytes
+//       (ArrayBuffer/Uint8Array) or {url} to fetch; options: labelCandles
+//       options (grid, pipValue, sides, tie, overwrite, timeColumn, ...).
+//   {type: "cancel"}   stop after the config in flight; finished files stay
+//   {type: "ipc", id, name, dir?}   a label file of OPFS as Arrow IPC stream bytes
+// Messages to the page:
+//   {type: "ready", version, memoryBytes}
+//   {type: "reading", loaded, size}        input bytes read so far
+//   {type: "log", message}                 e.g. "found 4/6 already saved, resuming"
+//   {type: "progress", done, total, key, skipped, elapsedMs, bytes, memoryBytes}
+//   {type: "done", summary, memoryBytes}   summary.cancelled is true after a cancel
+//   {type: "error", message, kind, row, column, param, key, quota}
+//   {type: "ipc", id, bytes} / {type: "ipc", id, error}
+import init, * as wasm from "./fxlabel.js";
+import { createHost } from "./host.js";
+import { opfsStore } from "./opfs-store.js";
+
+const exportsReady = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.meta.url) });
+// Linear memory only grows, so its size after a run is the run's peak.
+let memory = null;
+const memoryBytes = () => memory?.buffer.byteLength ?? 0;
+
+const host = createHost(wasm, () => opfsStore("labels"));
+let running = null; // the AbortController of the run in flight
+
+const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
+const errorMessage = (err) => ({
+  type: "error",
+  message: err?.message ?? String(err),
+  kind: err?.kind ?? (err?.name === "AbortError" ? "cancelled" : undefined),
+  row: err?.row,
+  column: err?.column,
+  param: err?.param,
+  key: err?.key,
+  quota: err?.quota ?? err?.cause?.quota, // the host wraps store errors; the cause is the store's
+});
+
+const PARQUET_MAGIC = "PAR1";
+const READ_REPORT_BYTES = 8 << 20; // a "reading" message every 8 MiB
+
+// The input as labelCandles takes it. A CSV Blob is streamed (its chunks
+// go to wasm one at a time: no second full copy); a Parquet file is read
+// whole, because its footer, at the end, locates everything.
+async function inputOf(input, signal) {
+  if (input && typeof input === "object" && typeof input.url === "string") {
+    const res = await fetch(input.url, { signal });
+    if (!res.ok) throw new Error(`cannot fetch ${input.url}: HTTP ${res.status}`);
+    input = await res.blob();
+  }
+  if (!(input instanceof Blob)) return input;
+  const head = await input.slice(0, 4).text();
+  if (head === PARQUET_MAGIC) return new Uint8Array(await input.arrayBuffer());
+  return (async function* () {
+    const reader = input.stream().getReader();
+    let loaded = 0;
+    let reported = 0;
+    try {
+      for (;;) {
+        // Reading a large CSV takes a while: honour a cancel here too (the
+        // host then frees the partial input; nothing has been written).
+        if (signal.aborted) throw Object.assign(new Error("cancelled while reading the input; nothing was written"), { name: "AbortError", kind: "cancelled" });
+        const { done, value } = await reader.read();
+        if (done) break;
+        loaded += value.length;
+        if (loaded - reported >= READ_REPORT_BYTES) {
+          reported = loaded;
+          post({ type: "reading", loaded, size: input.size });
+        }
+        yield value;
+      }
+      post({ type: "reading", loaded, size: input.size });
+    } finally {
+      reader.releaseLock();
+    }
+  })();
+}
+
+async function run({ input, options = {}, dir = "labels", pauseMs = 0 }) {
+  const ctl = new AbortController();
+  running = ctl;
+  try {
+    const opfs = opfsStore(dir);
+    // pauseMs slows a run down after each written file, so that a demo or
+    // a test can interrupt it at a known point; 0 in normal use.
+    const pausing = async (name, bytes) => {
+      const where = await opfs.writeAtomic(name, bytes);
+      await new Promise((ok) => setTimeout(ok, pauseMs));
+      return where;
+    };
+    const store = pauseMs > 0 ? { ...opfs, writeAtomic: pausing } : opfs;
+    // The store's lock() (a Web Lock, taken by the host) keeps a second tab
+    // out of the same folder.
+    const summary = await host.labelCandles(await inputOf(input, ctl.signal), {
+      ...options,
+      store,
+      signal: ctl.signal,
+      onLog: (message) => post({ type: "log", message }),
+      onProgress: (p) => post({ type: "progress", ...p, memoryBytes: memoryBytes() }),
+    });
+    post({ type: "done", summary, memoryBytes: memoryBytes() });
+  } catch (err) {
+    post(errorMessage(err));
+  } finally {
+    running = null;
+  }
+}
+
+async function toIpc({ id, name, dir = "labels" }) {
+  try {
+    const file = new Uint8Array(await (await opfsStore(dir).file(name)).arrayBuffer());
+    const bytes = host.call(() => wasm.toIpcStream(file));
+    post({ type: "ipc", id, bytes }, [bytes.buffer]);
+  } catch (err) {
+    post({ type: "ipc", id, error: err?.message ?? String(err) });
+  }
+}
+
+self.onmessage = async ({ data }) => {
+  try {
+    await exportsReady;
+  } catch (err) {
+    return post({ type: "error", message: `cannot load fxlabel's wasm module: ${err?.message ?? err}`, kind: "format" });
+  }
+  if (data?.type === "start") {
+    if (running) return post({ type: "error", message: "a run is already in progress in this worker", kind: "busy" });
+    return run(data);
+  }
+  if (data?.type === "cancel") return running?.abort();
+  if (data?.type === "ipc") return toIpc(data);
+  post({ type: "error", message: `unknown message type '${data?.type}'`, kind: "param" });
+};
+
+exportsReady.then(
+  (exports) => {
+    memory = exports.memory;
+    post({ type: "ready", version: wasm.version(), memoryBytes: memoryBytes() });
+  },
+  (err) => post({ type: "error", message: `cannot load fxlabel's wasm module: ${err?.message ?? err}`, kind: "format" }),
+);

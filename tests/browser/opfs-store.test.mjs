@@ -1,0 +1,268 @@
+// The OPFS store (pkg/opfs-store.js) inside a real dedicated worker in
+// headless Chromium, where it writes through sync access handles, and on
+// the page (createWritable): write, list, readTail, replace, remove; a
+// write failing midway and a worker killed midway leave no final name; a
+// quota error names the config; the host resumes from OPFS and refuses a
+// file made with other settings.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { newPage, startBrowser } from "./helpers.mjs";
+
+let env;
+let page;
+before(async () => {
+  env = await startBrowser();
+  ({ page } = await newPage(env.browser));
+  // Any page of the server: a secure context (http://127.0.0.1) that is
+  // cross-origin isolated, so workers can block on a SharedArrayBuffer.
+  await page.goto(env.url + "vendor/client-zip.LICENSE.txt");
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+});
+after(async () => {
+  await env?.close();
+});
+
+/**
+ * Runs `fn(ctx)` in a new module worker and returns its result. ctx holds
+ * opfsStore, createHost, the initialised wasm module and csv(rows), a tiny
+ * candle CSV. With `detach`, resolves once the worker posts "ready to be
+ * killed" and returns the Worker's id instead (see kill()).
+ */
+async function inWorker(fn, { detach = false } = {}) {
+  return page.evaluate(
+    async ({ src, base, detach }) => {
+      const code = `
+        import { opfsStore } from "${base}pkg/opfs-store.js";
+        import { createHost } from "${base}pkg/host.js";
+        import init, * as wasm from "${base}pkg/fxlabel.js";
+        await init({ module_or_path: new URL("${base}pkg/fxlabel_bg.wasm") });
+        const csv = (n, step = 0.0003) => {
+          let s = "timestamp,open,high,low,close\\n";
+          for (let i = 0; i < n; i++) {
+            const c = 1.1 + step * Math.sin(i / 7);
+            s += (1704067200000 + i * 60000) + "," + c + "," + (c + 0.0004) + "," + (c - 0.0004) + "," + c + "\\n";
+          }
+          return s;
+        };
+        const ctx = { opfsStore, createHost, wasm, csv, signalKill: () => postMessage({ killable: true }) };
+        try {
+          postMessage({ ok: true, value: await (${src})(ctx) });
+        } catch (err) {
+          postMessage({ ok: false, error: String(err?.message ?? err), name: err?.name, quota: err?.quota, kind: err?.kind });
+        }`;
+      const w = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })), { type: "module" });
+      const reply = await new Promise((resolve, reject) => {
+        w.onmessage = ({ data }) => resolve(data);
+        w.onerror = (e) => reject(new Error(`worker failed: ${e.message}`));
+      });
+      if (detach && reply.killable) {
+        // Simulates a tab closed mid-write: the worker dies, its handles are released.
+        w.terminate();
+        return { killed: true };
+      }
+      w.terminate();
+      return reply;
+    },
+    { src: fn.toString(), base: env.url, detach },
+  );
+}
+const ok = (r) => {
+  assert.equal(r.ok, true, `worker threw: ${r.error}`);
+  return r.value;
+};
+
+test("in a worker: sync access handles; write, list, readTail, replace, remove", async () => {
+  const v = ok(
+    await inWorker(async ({ opfsStore }) => {
+      const s = opfsStore("opfs-test/basic");
+      await s.clear();
+      const empty = await s.list();
+      const a = new Uint8Array(300_000).map((_, i) => i % 251);
+      await s.writeAtomic("T1_S1_H1.parquet", a);
+      const names = await s.list();
+      const tail = await s.readTail("T1_S1_H1.parquet", 10);
+      const all = await s.readTail("T1_S1_H1.parquet", 1e9);
+      await s.writeAtomic("T1_S1_H1.parquet", new Uint8Array(1000).fill(7)); // replaces the file
+      const replaced = await s.readTail("T1_S1_H1.parquet", 1e9);
+      await s.remove("T1_S1_H1.parquet");
+      await s.remove("T1_S1_H1.parquet"); // already gone: no error
+      return {
+        mode: s.writeMode,
+        empty,
+        names,
+        tail: [...tail],
+        allOk: all.length === a.length && all.every((x, i) => x === a[i]),
+        replaced: replaced.length === 1000 && replaced.every((x) => x === 7),
+        end: await s.list(),
+      };
+    }),
+  );
+  assert.equal(v.mode, "sync");
+  assert.deepEqual(v.empty, []);
+  assert.deepEqual(v.names, ["T1_S1_H1.parquet"]);
+  assert.deepEqual(v.tail, [...Array(10)].map((_, k) => (299_990 + k) % 251));
+  assert.equal(v.allOk, true);
+  assert.equal(v.replaced, true);
+  assert.deepEqual(v.end, []);
+});
+
+test("on the page: createWritable, same contract", async () => {
+  const v = await page.evaluate(async (base) => {
+    const { opfsStore } = await import(`${base}pkg/opfs-store.js`);
+    const s = opfsStore("opfs-test/page");
+    await s.clear();
+    await s.writeAtomic("T2_S2_H2.parquet", new Uint8Array([1, 2, 3, 4, 5]));
+    const r = { mode: s.writeMode, names: await s.list(), tail: [...(await s.readTail("T2_S2_H2.parquet", 2))] };
+    await s.clear();
+    r.cleared = await s.list();
+    return r;
+  }, env.url);
+  assert.deepEqual(v, { mode: "writable", names: ["T2_S2_H2.parquet"], tail: [4, 5], cleared: [] });
+});
+
+test("lock(): one run per folder; a second one is refused as busy until the first releases", async () => {
+  const v = await page.evaluate(async (base) => {
+    const { opfsStore } = await import(`${base}pkg/opfs-store.js`);
+    const release = await opfsStore("opfs-test/lock").lock();
+    let busy = null;
+    try {
+      await opfsStore("opfs-test/lock").lock();
+    } catch (err) {
+      busy = { kind: err.kind, message: err.message };
+    }
+    const otherFolder = await opfsStore("opfs-test/other").lock(); // another folder is free
+    await otherFolder();
+    await release();
+    const again = await opfsStore("opfs-test/lock").lock(); // free again
+    await again();
+    return busy;
+  }, env.url);
+  assert.equal(v.kind, "busy");
+  assert.match(v.message, /another run is labeling into OPFS opfs-test\/lock\//);
+});
+
+test("a write failing midway leaves no final name, and an older complete file intact", async () => {
+  const v = ok(
+    await inWorker(async ({ opfsStore }) => {
+      const s = opfsStore("opfs-test/fail");
+      await s.clear();
+      await s.writeAtomic("T3_S3_H3.parquet", new Uint8Array(100).fill(1)); // an older, complete file
+      // The disk "fails" after half of the bytes of the next write.
+      const write = FileSystemSyncAccessHandle.prototype.write;
+      FileSystemSyncAccessHandle.prototype.write = function (buf, opts) {
+        write.call(this, buf.subarray(0, buf.length >> 1), opts);
+        throw new DOMException("simulated I/O failure", "InvalidStateError");
+      };
+      let error = null;
+      try {
+        await s.writeAtomic("T3_S3_H3.parquet", new Uint8Array(5000).fill(2)); // replaces the older file
+      } catch (err) {
+        error = err.message;
+      }
+      let error2 = null;
+      try {
+        await s.writeAtomic("T4_S4_H4.parquet", new Uint8Array(5000).fill(2));
+      } catch (err) {
+        error2 = err.message;
+      }
+      FileSystemSyncAccessHandle.prototype.write = write;
+      const old = await s.readTail("T3_S3_H3.parquet", 1e9);
+      return { error, error2, names: await s.list(), old: old.length === 100 && old.every((x) => x === 1) };
+    }),
+  );
+  assert.match(v.error, /cannot write T3_S3_H3\.parquet to OPFS opfs-test\/fail\/: InvalidStateError: simulated I\/O failure/);
+  assert.match(v.error2, /cannot write T4_S4_H4\.parquet/);
+  assert.deepEqual(v.names, ["T3_S3_H3.parquet"], "no partial final file, no temporary file left");
+  assert.equal(v.old, true);
+});
+
+test("a worker killed mid-write leaves only a temporary name; the next run removes it and completes", async () => {
+  const killed = await inWorker(
+    async ({ opfsStore, signalKill }) => {
+      const s = opfsStore("opfs-test/kill");
+      await s.clear();
+      const write = FileSystemSyncAccessHandle.prototype.write;
+      FileSystemSyncAccessHandle.prototype.write = function (buf, opts) {
+        write.call(this, buf.subarray(0, buf.length >> 1), opts); // half on disk...
+        this.flush();
+        signalKill();
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // ...then blocked until killed
+      };
+      await s.writeAtomic("T5_S5_H5.parquet", new Uint8Array(10_000).fill(3));
+    },
+    { detach: true },
+  );
+  assert.deepEqual(killed, { killed: true });
+  const v = ok(
+    await inWorker(async ({ opfsStore, createHost, wasm, csv }) => {
+      const s = opfsStore("opfs-test/kill");
+      const left = await s.entries();
+      const host = createHost(wasm, () => s);
+      const logs = [];
+      const summary = await host.labelCandles(csv(300), { targetPips: [5], stopPips: [5], horizons: [5], onLog: (m) => logs.push(m) });
+      return { left, after: await s.list(), written: summary.written };
+    }),
+  );
+  assert.equal(v.left.length, 1, JSON.stringify(v.left));
+  assert.match(v.left[0].name, /^\.T5_S5_H5\.parquet\.tmp-[a-z0-9]+$/, "only a temporary name after the kill");
+  assert.equal(v.left[0].size, 5000, "the temporary file holds the half that was written");
+  assert.deepEqual(v.after, ["T5_S5_H5.parquet"], "stale temporary file removed, the final file written");
+  assert.deepEqual(v.written, ["T5_S5_H5.parquet"]);
+});
+
+test("a quota error stops the run with the config's name; nothing partial is left", async () => {
+  const v = ok(
+    await inWorker(async ({ opfsStore, createHost, wasm, csv }) => {
+      const s = opfsStore("opfs-test/quota");
+      await s.clear();
+      const host = createHost(wasm, () => s);
+      const write = FileSystemSyncAccessHandle.prototype.write;
+      let calls = 0;
+      // The first file fits; the second hits the quota.
+      FileSystemSyncAccessHandle.prototype.write = function (buf, opts) {
+        if (++calls > 1) throw new DOMException("The operation failed because it would cause the application to exceed its storage quota.", "QuotaExceededError");
+        return write.call(this, buf, opts);
+      };
+      let error = null;
+      try {
+        await host.labelCandles(csv(300), { targetPips: [5, 10], stopPips: [5], horizons: [5] });
+      } catch (err) {
+        error = { message: err.message, quota: err.quota ?? err.cause?.quota };
+      }
+      FileSystemSyncAccessHandle.prototype.write = write;
+      return { error, names: await s.list() };
+    }),
+  );
+  assert.match(v.error.message, /T10_S5_H5.*cannot write T10_S5_H5\.parquet to OPFS opfs-test\/quota\/: storage quota exceeded: QuotaExceededError/);
+  assert.equal(v.error.quota, true);
+  assert.deepEqual(v.names, ["T5_S5_H5.parquet"], "the finished config stays; no partial file of the failed one");
+});
+
+test("the host resumes from OPFS and refuses a file made with other settings", async () => {
+  const v = ok(
+    await inWorker(async ({ opfsStore, createHost, wasm, csv }) => {
+      const s = opfsStore("opfs-test/resume");
+      await s.clear();
+      const host = createHost(wasm, () => s);
+      const opts = { targetPips: [5, 10], stopPips: [5], horizons: [5, 15] };
+      const first = await host.labelCandles(csv(400), opts);
+      await s.remove("T10_S5_H15.parquet");
+      const logs = [];
+      const second = await host.labelCandles(csv(400), { ...opts, onLog: (m) => logs.push(m) });
+      let mismatch = null;
+      try {
+        await host.labelCandles(csv(400), { ...opts, pipValue: 0.01 });
+      } catch (err) {
+        mismatch = { kind: err.kind, message: err.message };
+      }
+      return { first: first.written.length, second, logs, mismatch, names: (await s.list()).sort() };
+    }),
+  );
+  assert.equal(v.first, 4);
+  assert.deepEqual(v.second.written, ["T10_S5_H15.parquet"]);
+  assert.equal(v.second.skipped.length, 3);
+  assert.ok(v.logs.includes("found 3/4 already saved, resuming"), v.logs.join("\n"));
+  assert.equal(v.mismatch.kind, "mismatch");
+  assert.match(v.mismatch.message, /pip_value differs/);
+  assert.deepEqual(v.names, ["T10_S5_H15.parquet", "T10_S5_H5.parquet", "T5_S5_H15.parquet", "T5_S5_H5.parquet"]);
+});
