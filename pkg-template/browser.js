@@ -1,14 +1,19 @@
 // Browser entry of fxlabel. The wasm module is fetched next to this file
-// (bundlers resolve `new URL(..., import.meta.url)` as an asset). Until the
-// OPFS store lands, files go to an in-memory store unless `options.store`
-// is given; any object with the store interface of host.js plugs in.
+// (bundlers resolve `new URL(..., import.meta.url)` as an asset). Files go
+// to OPFS (folder `options.dir`, default "labels") when the browser has it,
+// else to memory; any object with the store interface of host.js plugs in
+// as `options.store`. To keep the page responsive, label in a worker
+// instead: createLabelWorker() (browser-client.js) runs this same host in
+// worker.js.
 import init, * as wasm from "./fxlabel.js";
 import { createHost, isTempName, memoryStore } from "./host.js";
+import { opfsStore } from "./opfs-store.js";
 
 /** Resolves once the wasm module is ready; the raw classes need it. */
 export const ready = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.meta.url) });
 
-const host = createHost(wasm, () => memoryStore());
+const hasOpfs = () => typeof navigator !== "undefined" && typeof navigator.storage?.getDirectory === "function";
+const host = createHost(wasm, (opts) => (hasOpfs() ? opfsStore(opts.dir ?? "labels") : memoryStore()));
 
 /** See index.d.ts. Waits for the wasm module itself. */
 export async function labelCandles(candles, options) {
@@ -22,5 +27,6 @@ export async function tableFromLabelFile(bytes) {
   return host.tableFromLabelFile(bytes);
 }
 
-export { memoryStore, isTempName };
+export { memoryStore, isTempName, opfsStore };
+export { createLabelWorker } from "./browser-client.js";
 export { CandleInput, Labeler, footerSize, readMetadata, toIpcStream, parseKey, version, lastPanic } from "./fxlabel.js";

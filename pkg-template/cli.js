@@ -4,6 +4,7 @@
 // Exit codes: 0 done, 1 a labeling or I/O error, 2 bad usage, input,
 // parameters or a mismatching existing file (nothing on disk is changed then).
 import { createReadStream, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { open, stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
@@ -30,6 +31,7 @@ Options:
   --compression CODEC  zstd[:level], snappy, lz4, gzip[:level], none (default: zstd)
   --overwrite          replace existing files made with other settings or data
   --time-column NAME   the time column when it is not timestamp/time/date/datetime
+  -j, --jobs N         worker threads, each with its own copy of the candles (default: cores)
   -q, --quiet          no progress output
   -h, --help           this text
   -V, --version        the version
@@ -52,12 +54,21 @@ const OPTIONS = {
   compression: { type: "string" },
   overwrite: { type: "boolean" },
   "time-column": { type: "string" },
+  jobs: { type: "string", short: "j" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 };
 
 class UsageError extends Error {}
+
+// --jobs: worker threads labeling configs at once (default: the cores).
+function jobs(text) {
+  if (text === undefined) return availableParallelism();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs: '${text}' is not a positive whole number`);
+  return n;
+}
 
 function numbers(flag, text) {
   if (text === undefined) return undefined;
@@ -142,6 +153,7 @@ async function label(input, v) {
     compression: v.compression,
     overwrite: v.overwrite,
     timeColumn: v["time-column"],
+    workers: jobs(v.jobs),
     onLog: say,
     onProgress: v.quiet ? undefined : progressBar(process.stderr),
   };
@@ -151,6 +163,11 @@ async function label(input, v) {
     // CSV is streamed from disk in 1 MiB chunks; Parquet is read whole
     // because its footer, at the end, says where everything is.
     candles = (await isParquetFile(input)) ? readFileSync(input) : createReadStream(input, { highWaterMark: 1 << 20 });
+    // With worker threads, each worker reads the file itself.
+    if (options.workers > 1) {
+      candles.destroy?.();
+      candles = { path: input };
+    }
   } catch (err) {
     throw new UsageError(`cannot read ${input}: ${err.message}`);
   }

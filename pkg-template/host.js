@@ -9,14 +9,24 @@
 //   writeAtomic(name, bytes)-> writes under a temporary name, then renames;
 //                              returns where the file now is (path or name)
 //   remove(name)            -> deletes a file (no error when already gone)
-import { tableFromIPC } from "apache-arrow";
+// and optionally (the Node folder store has them):
+//   lock()                  -> takes the folder for this run (throws a
+//                              `kind: "busy"` error when another run has it);
+//                              returns the function that releases it
+//   isStale(tempName)       -> false for another live run's temporary file
+
+// apache-arrow is loaded only when tables are asked for: labeling needs
+// none of it, and a browser worker (which has no import maps) can then run
+// this file without resolving the bare "apache-arrow" specifier.
+let arrowModule = null;
+const arrow = () => (arrowModule ??= import("apache-arrow"));
 
 // Options of the wasm labeler (CandleInput.finish) and of the host. The
 // wasm side declares deny_unknown_fields, but serde-wasm-bindgen only reads
 // the fields it knows, so a misspelt option would be silently ignored
 // there: the host rejects unknown names itself.
 const WASM_OPTIONS = new Set(["targetPips", "stopPips", "horizons", "horizonUnit", "pipValue", "sides", "tie", "extras", "format", "compression", "rowGroupSize"]);
-const HOST_OPTIONS = new Set(["store", "dir", "overwrite", "returnTables", "onProgress", "onLog", "timeColumn"]);
+const HOST_OPTIONS = new Set(["store", "dir", "overwrite", "returnTables", "onProgress", "onLog", "timeColumn", "signal", "workers"]);
 
 // Rows per appendColumns call and bytes per appendCsv call: large enough
 // that call overhead is nil, small enough that no giant copy is made.
@@ -54,7 +64,10 @@ function toBytes(chunk) {
  * @param {object} wasm the wasm-bindgen exports (CandleInput, footerSize, ...)
  * @param {() => object} defaultStore makes the store used when options give none
  */
-export function createHost(wasm, defaultStore) {
+export function createHost(wasm, defaultStore, platform = {}) {
+  // Platform extras (Node): openPath(path) -> candles for `{path}` input,
+  // and runPool(source, options) to share configs out to worker threads.
+  const { openPath, runPool } = platform;
   // A trap leaves the wasm instance in an unknown state: report the panic
   // message (the trap itself only says "unreachable") and refuse later calls.
   let poisoned = null;
@@ -150,10 +163,42 @@ export function createHost(wasm, defaultStore) {
     throw hostError("candles must be {timestamps, open, high, low, close} arrays, Parquet bytes, CSV text or bytes, or an (async) iterable of CSV/Parquet chunks", "param", { param: "candles" });
   }
 
+  // A store failure (disk full, permission denied, a failed rename, a
+  // folder where a file should be) names the config and keeps the cause;
+  // `kind: "io"`, so the CLI exits 1. Lock errors pass through as they are.
+  function storeError(err, key, name, what) {
+    if (err?.kind === "busy") return err;
+    return hostError(`cannot ${what} ${key} (${name}): ${err?.message ?? err}`, "io", { key, cause: err, code: err?.code ?? err?.cause?.code });
+  }
+
+  async function saveFile(store, key, name, bytes) {
+    try {
+      return await store.writeAtomic(name, bytes);
+    } catch (err) {
+      throw storeError(err, key, name, "save");
+    }
+  }
+
+  async function saveStream(store, key, name, pieces) {
+    try {
+      return await store.writeStream(name, pieces);
+    } catch (err) {
+      throw storeError(err, key, name, "save");
+    }
+  }
+
+  async function readTail(store, key, name, n) {
+    try {
+      return await store.readTail(name, n);
+    } catch (err) {
+      throw storeError(err, key, name, "read the existing file of");
+    }
+  }
+
   // Reads enough of a file's end for its metadata and checks it against
   // this run; throws a `kind: "mismatch"` error naming the difference.
   async function checkExisting(store, labeler, key, name) {
-    let tail = await store.readTail(name, TAIL_GUESS_BYTES);
+    let tail = await readTail(store, key, name, TAIL_GUESS_BYTES);
     const incomplete = (why) => hostError(`existing file for ${key} (${name}) is not a complete label file: ${why} (use overwrite to replace it)`, "mismatch", { key });
     let need;
     try {
@@ -162,7 +207,7 @@ export function createHost(wasm, defaultStore) {
       throw incomplete(err.message);
     }
     if (need > tail.length) {
-      tail = await store.readTail(name, need);
+      tail = await readTail(store, key, name, need);
       if (need > tail.length) throw incomplete(`its footer needs ${need} bytes, the file has ${tail.length}`);
     }
     try {
@@ -192,6 +237,16 @@ export function createHost(wasm, defaultStore) {
     const log = host.onLog ?? (() => {});
     const progress = host.onProgress ?? (() => {});
 
+    // A `{path}` input (Node) is read from disk; it, or bytes, can be
+    // read again by pool workers.
+    let source = null;
+    if (candles && typeof candles.path === "string" && openPath) {
+      source = { path: candles.path };
+      candles = openPath(candles.path);
+    } else if (typeof candles === "string" || candles instanceof Uint8Array) {
+      source = { bytes: typeof candles === "string" ? new TextEncoder().encode(candles) : candles };
+    }
+
     // 1. Input and parameters: every error is thrown here, before the
     //    store is looked at.
     const input = call(() => new wasm.CandleInput(host.timeColumn ?? undefined));
@@ -203,16 +258,19 @@ export function createHost(wasm, defaultStore) {
     }
     // finish() consumes the input, whether it succeeds or throws.
     const labeler = call(() => input.finish(wasmOptions));
+    let release = null; // the store's lock, once taken
+    let freed = false; // the labeler, when handed over to a worker pool
     try {
       const keys = call(() => labeler.configs());
       const total = keys.length;
       log(`read ${labeler.rows} candles; shared work for ${total} configs done in ${((Date.now() - t0) / 1000).toFixed(1)}s (${(labeler.sharedBytes / 2 ** 20).toFixed(1)} MiB held)`);
 
       if (host.returnTables) {
+        const { tableFromIPC } = await arrow();
         const tables = new Map();
         keys.forEach((key, i) => {
           const bytes = call(() => labeler.label(key));
-          tables.set(key, tableFromLabelFile(bytes));
+          tables.set(key, tableFromIPC(call(() => wasm.toIpcStream(bytes))));
           progress({ done: i + 1, total, key, skipped: false, elapsedMs: Date.now() - t0, bytes: bytes.length });
         });
         return tables;
@@ -221,6 +279,10 @@ export function createHost(wasm, defaultStore) {
       // 2. Resume plan, decided before anything is changed: a mismatching
       //    file stops the run here unless overwrite.
       const store = host.store ?? defaultStore(host);
+      // One run per folder: a second run stops here with a clear message
+      // instead of writing the same configs (and removing this run's
+      // temporary files as stale).
+      release = (await store.lock?.()) ?? null;
       const names = new Set(await store.list());
       const skip = new Set();
       const fileName = (key) => call(() => labeler.fileName(key));
@@ -238,38 +300,102 @@ export function createHost(wasm, defaultStore) {
       if (skip.size > 0) log(`found ${skip.size}/${total} already saved, resuming`);
 
       // 3. Stale temporary files of interrupted runs.
-      for (const name of names) if (isTempName(name)) await store.remove(name);
+      for (const name of names) if (isTempName(name) && (store.isStale?.(name) ?? true)) await store.remove(name);
 
       // 4. Label and write each missing config as soon as it is ready.
       const written = [];
       const skipped = [];
       let bytesWritten = 0;
+      let cancelled = false;
+      const workers = Math.max(1, Math.floor(host.workers ?? 1));
+      const todo = keys.filter((k) => !skip.has(k));
+      if (workers > 1 && todo.length > 1 && runPool && source && store.dir) {
+        // Worker threads, each with its own labeler: this thread's copy is
+        // freed first so that memory holds `workers` copies, not one more.
+        let done = 0;
+        for (const key of keys.filter((k) => skip.has(k))) {
+          skipped.push(store.location?.(fileName(key)) ?? fileName(key));
+          progress({ done: ++done, total, key, skipped: true, elapsedMs: Date.now() - t0, bytes: 0 });
+        }
+        const rows = labeler.rows;
+        labeler.free();
+        freed = true;
+        await runPool(source, {
+          wasmOptions,
+          timeColumn: host.timeColumn,
+          dir: store.dir,
+          keys: todo,
+          workers,
+          onWritten(key, where, bytes) {
+            written.push(where);
+            bytesWritten += bytes;
+            progress({ done: ++done, total, key, skipped: false, elapsedMs: Date.now() - t0, bytes });
+          },
+        });
+        return { written, skipped, bytes: bytesWritten, rows, elapsedMs: Date.now() - t0 };
+      }
+      if (workers > 1 && todo.length > 1) log(`workers: ${workers} needs Node and a file path or bytes as input; labeling on one thread`);
       for (let i = 0; i < total; i++) {
+        // Cancellation is checked between configs only: the config in
+        // flight is finished and saved, so no work is thrown away and no
+        // partial file is left.
+        if (host.signal?.aborted) {
+          cancelled = true;
+          log(`cancelled after ${i}/${total} configs`);
+          break;
+        }
         const key = keys[i];
         const name = fileName(key);
         let bytes = 0;
         if (skip.has(key)) {
           skipped.push(store.location?.(name) ?? name);
         } else {
-          const file = call(() => labeler.label(key));
-          written.push(await store.writeAtomic(name, file));
-          bytes = file.length;
+          if (store.writeStream) {
+            // Piece by piece: wasm memory never holds the whole file.
+            const stream = call(() => labeler.stream(key));
+            try {
+              const r = await saveStream(store, key, name, { next: () => call(() => stream.next()) });
+              written.push(r.path);
+              bytes = r.bytes;
+            } finally {
+              if (!poisoned) stream.free();
+            }
+          } else {
+            const file = call(() => labeler.label(key));
+            written.push(await saveFile(store, key, name, file));
+            bytes = file.length;
+          }
           bytesWritten += bytes;
         }
         progress({ done: i + 1, total, key, skipped: skip.has(key), elapsedMs: Date.now() - t0, bytes });
       }
-      return { written, skipped, bytes: bytesWritten, rows: labeler.rows, elapsedMs: Date.now() - t0 };
+      const summary = { written, skipped, bytes: bytesWritten, rows: labeler.rows, elapsedMs: Date.now() - t0 };
+      return cancelled ? { ...summary, cancelled } : summary;
     } finally {
-      if (!poisoned) labeler.free();
+      await release?.();
+      if (!poisoned && !freed) labeler.free();
     }
   }
 
-  /** A label file's bytes (Parquet or Arrow IPC) as an apache-arrow Table. */
-  function tableFromLabelFile(bytes) {
+  /** A label file's bytes (Parquet or Arrow IPC) as an apache-arrow Table (async: loads apache-arrow). */
+  async function tableFromLabelFile(bytes) {
+    const { tableFromIPC } = await arrow();
     return tableFromIPC(call(() => wasm.toIpcStream(bytes)));
   }
 
-  return { labelCandles, tableFromLabelFile, call };
+  /** Feeds candles and finishes them into a labeler (pool workers). */
+  async function openLabeler(candles, wasmOptions, timeColumn) {
+    const input = call(() => new wasm.CandleInput(timeColumn));
+    try {
+      await feed(input, candles);
+    } catch (err) {
+      if (!poisoned) input.free();
+      throw err;
+    }
+    return call(() => input.finish(wasmOptions));
+  }
+
+  return { labelCandles, tableFromLabelFile, call, openLabeler };
 }
 
 /** A store that keeps files in a Map (browser placeholder, tests). */

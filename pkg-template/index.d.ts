@@ -23,7 +23,9 @@ export type Candles =
   | ArrayBuffer
   | string
   | AsyncIterable<Uint8Array | string>
-  | Iterable<Uint8Array | string>;
+  | Iterable<Uint8Array | string>
+  /** Node: a CSV or Parquet file on disk (Parquet found by its magic bytes). */
+  | { path: string };
 
 /** The settings of a run; each defaults to the label contract's value. */
 export interface LabelParams {
@@ -78,6 +80,12 @@ export interface LabelStore {
   readTail(name: string, n: number): Promise<Uint8Array> | Uint8Array;
   /** Stores a complete file atomically; returns where it now is (path or name). */
   writeAtomic(name: string, bytes: Uint8Array): Promise<string> | string;
+  /**
+   * Optional: stores a file given piece by piece (`pieces.next()` returns
+   * the next Uint8Array, then undefined), with the same atomicity; the host
+   * prefers it, so wasm memory never holds a whole file.
+   */
+  writeStream?(name: string, pieces: { next(): Uint8Array | undefined }): Promise<{ path: string; bytes: number }>;
   /** Deletes a file; no error when it is already gone. */
   remove(name: string): Promise<void> | void;
   /** Where a file is (used to report skipped files); defaults to its name. */
@@ -85,9 +93,9 @@ export interface LabelStore {
 }
 
 export interface LabelOptions extends LabelParams {
-  /** Node: output folder (default "labels"). Ignored when `store` is given. */
+  /** Output folder (default "labels"): on disk in Node, in OPFS in the browser. Ignored when `store` is given. */
   dir?: string;
-  /** Where to write; defaults to a folder (Node) or memory (browser). */
+  /** Where to write; defaults to a folder (Node), or OPFS (browser; memory when OPFS is missing). */
   store?: LabelStore;
   /** Relabel configs whose existing file was made with other settings or data, instead of throwing. */
   overwrite?: boolean;
@@ -98,6 +106,17 @@ export interface LabelOptions extends LabelParams {
   onProgress?: (p: Progress) => void;
   /** Messages such as "found 4/6 already saved, resuming". */
   onLog?: (message: string) => void;
+  /**
+   * Checked between configs: once aborted, the run stops after the config in
+   * flight (its file is saved) and resolves with `cancelled: true`.
+   */
+  signal?: AbortSignal;
+  /**
+   * Node: worker threads labeling configs at once (default 1). Each holds
+   * its own copy of the candles and shared tables (~56 bytes per candle);
+   * the input must be a `{ path }`, bytes or a string so workers can read it.
+   */
+  workers?: number;
 }
 
 export interface LabelSummary {
@@ -110,6 +129,8 @@ export interface LabelSummary {
   /** Candles labeled. */
   rows: number;
   elapsedMs: number;
+  /** Present (true) when `signal` stopped the run early; the files written so far stay. */
+  cancelled?: true;
 }
 
 /**
@@ -131,7 +152,7 @@ export function labelCandles(candles: Candles, options?: LabelOptions): Promise<
 /** A label file's bytes (Parquet or Arrow IPC) as an apache-arrow Table. */
 export function tableFromLabelFile(bytes: Uint8Array): Promise<Table>;
 
-/** A store keeping files in a Map (the browser default until OPFS lands). */
+/** A store keeping files in a Map (the browser default when OPFS is missing; tests). */
 export function memoryStore(files?: Map<string, Uint8Array>): LabelStore & { files: Map<string, Uint8Array> };
 
 /** True for the temporary names of files being written (`.T10_S5_H30.parquet.tmp-123`). */
@@ -139,6 +160,72 @@ export function isTempName(name: string): boolean;
 
 /** Resolves when the wasm module is ready (already resolved in Node). */
 export const ready: Promise<unknown>;
+
+// ---- Browser only ----
+
+/** An OPFS folder store; also lists, reads and clears for pages that show the files. */
+export interface OpfsStore extends LabelStore {
+  /** The folder under the OPFS root. */
+  dir: string;
+  /** How bytes are written: "sync" (sync access handle, dedicated workers) or "writable". */
+  writeMode: "sync" | "writable";
+  /** Every file (temporary ones included) with its size. */
+  entries(): Promise<Array<{ name: string; size: number; lastModified: number }>>;
+  /** One file as a disk-backed File. */
+  file(name: string): Promise<File>;
+  /** Removes the folder and everything in it. */
+  clear(): Promise<void>;
+  /** Takes the folder for one run (a Web Lock; throws `kind: "busy"` when another tab has it); resolves with the release function. */
+  lock(): Promise<() => Promise<void>>;
+}
+
+/**
+ * Browser: a store in the Origin Private File System. Files are written to
+ * `.<name>.tmp-<id>` (through a sync access handle in a dedicated worker,
+ * createWritable otherwise) and renamed when complete.
+ */
+export function opfsStore(dir?: string, options?: { mode?: "auto" | "sync" | "writable"; root?: FileSystemDirectoryHandle }): OpfsStore;
+
+export interface WorkerProgress extends Progress {
+  /** Size of the worker's wasm memory (it only grows: the peak so far). */
+  memoryBytes: number;
+}
+
+/** Browser: labeling in a dedicated worker (worker.js) that writes to OPFS. */
+export interface LabelWorker {
+  worker: Worker;
+  /** Resolves once the worker's wasm module is loaded. */
+  ready: Promise<{ version: string; memoryBytes: number }>;
+  /** True while a run is in flight. */
+  readonly busy: boolean;
+  /**
+   * Labels `input` (a File/Blob of CSV or Parquet, CSV text, Parquet bytes,
+   * or `{url}` to fetch) into OPFS folder `dir` (default "labels"); resumes
+   * from the files already there. Rejects with an FxlabelError (kind
+   * "input" names row and column).
+   */
+  run(
+    input: Blob | string | ArrayBuffer | Uint8Array | { url: string },
+    options?: LabelParams & { overwrite?: boolean; timeColumn?: string },
+    callbacks?: {
+      dir?: string;
+      /** Pause after each written file (demos and tests interrupt a run with it). */
+      pauseMs?: number;
+      onProgress?: (p: WorkerProgress) => void;
+      onLog?: (message: string) => void;
+      onReading?: (r: { loaded: number; size: number }) => void;
+    },
+  ): Promise<LabelSummary & { memoryBytes: number }>;
+  /** Stops after the config in flight; the run resolves with `cancelled: true`. */
+  cancel(): void;
+  /** A label file of OPFS as Arrow IPC stream bytes (for apache-arrow's tableFromIPC). */
+  ipcBytes(name: string, options?: { dir?: string }): Promise<Uint8Array>;
+  /** Stops the worker at once. */
+  terminate(): void;
+}
+
+/** Browser: starts the labeling worker (`fxlabel/client`; also exported by the browser entry). */
+export function createLabelWorker(options?: { url?: string | URL }): LabelWorker;
 
 // ---- Node only ----
 

@@ -1,6 +1,8 @@
 // Node entry of fxlabel: the wasm module initialised once at import, a
 // store that is a folder on disk, and readers for the files it holds.
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
+import { runPool } from "./pool.js";
+import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import init, * as wasm from "./fxlabel.js";
@@ -11,6 +13,143 @@ await init({ module_or_path: readFileSync(new URL("./fxlabel_bg.wasm", import.me
 
 export const DEFAULT_DIR = "labels";
 
+// One run per folder, shared with the native CLI (src/store.rs, DirLock):
+// DIR/.fxlabel.lock holds the owner's pid. It is written whole under a
+// temporary name and hard-linked into place, which fails when a lock exists
+// (atomic "create if absent", never a half-written lock). A lock whose pid
+// is not running is stale (a killed run) and is taken over.
+export const LOCK_NAME = ".fxlabel.lock";
+// Lock files held by this process: the pid cannot tell two runs of one
+// process apart (and they would share temporary names), this set can.
+const heldLocks = new Set();
+
+function busyError(dir, who) {
+  return Object.assign(new Error(`another fxlabel run (${who}) is writing to ${dir}: wait for it to finish (if no fxlabel run is active, remove ${path.join(dir, LOCK_NAME)})`), { kind: "busy" });
+}
+
+// Whether a process is running; when it cannot be told, "alive" (refusing
+// to start is safer than taking over a live run's lock).
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return err.code !== "ESRCH";
+  }
+  try {
+    // Linux: a killed process not yet reaped by its parent (zombie) is dead.
+    const stat = fsSync.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(") ") + 2)[0] !== "Z";
+  } catch {
+    return true;
+  }
+}
+
+const lockPid = (text) => {
+  const m = /^\s*(\d+)/.exec(text ?? "");
+  return m ? Number(m[1]) : null;
+};
+const readOrNull = (p) => {
+  try {
+    return fsSync.readFileSync(p, "utf8");
+  } catch (err) {
+    if (err.code === "ENOENT") return null;
+    throw err;
+  }
+};
+
+// The pid of a temporary name (`.X.tmp-<pid>`, `.fxlabel.lock.tmp-<pid>`).
+function tempPid(name) {
+  const m = /\.tmp-(\d+)/.exec(name.slice(name.lastIndexOf(".tmp-")));
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Takes `dir`'s lock (the folder is created if missing); returns the
+ * function that releases it (and removes the folder again when the lock
+ * created it and nothing was written). Throws `kind: "busy"` when another
+ * run holds it. Sync calls: a handful of tiny file operations.
+ */
+function acquireLock(dir) {
+  const lock = path.join(dir, LOCK_NAME);
+  const createdDir = !fsSync.existsSync(dir);
+  fsSync.mkdirSync(dir, { recursive: true });
+  const key = fsSync.realpathSync(dir);
+  if (heldLocks.has(key)) throw busyError(dir, "in this process");
+  const me = process.pid;
+  const tmp = path.join(dir, `${LOCK_NAME}.tmp-${me}`);
+  fsSync.writeFileSync(tmp, `${me}\n`);
+  try {
+    claim(dir, lock, tmp, me);
+  } catch (err) {
+    try {
+      if (createdDir) fsSync.rmdirSync(dir);
+    } catch {}
+    throw err;
+  } finally {
+    fsSync.rmSync(tmp, { force: true });
+  }
+  heldLocks.add(key);
+  return {
+    // A safety net for a lock removed by hand or lost in a takeover race:
+    // checked before every rename, so a run that lost the lock stops.
+    check() {
+      const text = readOrNull(lock);
+      if (lockPid(text) !== me) {
+        throw Object.assign(new Error(`lost the lock on ${dir}: ${text == null ? `${lock} was removed` : `${lock} now names pid ${text.trim()}`}`), { kind: "busy" });
+      }
+    },
+    release() {
+      heldLocks.delete(key);
+      try {
+        if (lockPid(readOrNull(lock)) === me) fsSync.rmSync(lock, { force: true });
+        if (createdDir) fsSync.rmdirSync(dir); // only when empty
+      } catch {}
+    },
+  };
+}
+
+function claim(dir, lock, tmp, me) {
+  // Bounded: each round wins, meets a live owner, or removes a stale lock;
+  // only runs racing for the same stale lock go round again.
+  for (let round = 0; round < 8; round++) {
+    try {
+      fsSync.linkSync(tmp, lock);
+      return;
+    } catch (err) {
+      if (err.code !== "EEXIST") {
+        // No hard links on this filesystem: exclusive create instead.
+        try {
+          fsSync.writeFileSync(lock, `${me}\n`, { flag: "wx" });
+          return;
+        } catch (err2) {
+          if (err2.code !== "EEXIST") throw new Error(`cannot create ${lock}: ${err2.message}`, { cause: err2 });
+        }
+      }
+    }
+    const seen = readOrNull(lock);
+    if (seen == null) continue;
+    const pid = lockPid(seen);
+    if (pid != null && pid !== me && pidAlive(pid)) throw busyError(dir, `pid ${pid}`);
+    // Stale (dead owner, unreadable lock, or our pid left by an earlier
+    // process): move it aside under a name of our own, then look at what
+    // was moved: if another run replaced the stale lock in between, its
+    // live lock is put back.
+    const aside = `${tmp}-stale`;
+    try {
+      fsSync.renameSync(lock, aside);
+    } catch {
+      continue;
+    }
+    if (readOrNull(aside) !== seen) {
+      try {
+        fsSync.linkSync(aside, lock);
+      } catch {}
+    }
+    fsSync.rmSync(aside, { force: true });
+  }
+  throw busyError(dir, "racing for a stale lock");
+}
+
 /**
  * A folder of label files. Each file is written to `.<name>.tmp-<pid>`,
  * fsynced, then renamed, so a file with a final name is always complete
@@ -18,8 +157,57 @@ export const DEFAULT_DIR = "labels";
  */
 export function fsStore(dir = DEFAULT_DIR) {
   const at = (name) => path.join(dir, name);
+  let held = null; // the lock, while a run holds it
+  // Writes a file under a temporary name, flushes it to disk, then renames
+  // it: a file with a final name is always complete.
+  async function commit(name, fill) {
+    // Created only when the first file is written: a rejected run leaves
+    // no empty folder behind.
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = at(`.${name}.tmp-${process.pid}`);
+    const fin = at(name);
+    let bytes;
+    try {
+      const fh = await fs.open(tmp, "w");
+      try {
+        bytes = await fill(fh);
+        await fh.sync(); // the data is on disk before the name says "done"
+        bytes ??= (await fh.stat()).size;
+      } finally {
+        await fh.close();
+      }
+      held?.check();
+      await fs.rename(tmp, fin);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      if (err.kind === "busy") throw err;
+      throw new Error(`cannot write ${fin}: ${err.message}`, { cause: err });
+    }
+    await syncDir(dir);
+    return { path: fin, bytes };
+  }
   return {
     dir,
+    // Called by the host before it looks at the folder; returns release().
+    async lock() {
+      try {
+        held = acquireLock(dir);
+      } catch (err) {
+        if (err.kind === "busy") throw err;
+        throw Object.assign(new Error(`cannot take the lock of ${dir}: ${err.message}`, { cause: err }), { kind: "io", code: err.code });
+      }
+      const mine = held;
+      return async () => {
+        mine.release();
+        if (held === mine) held = null;
+      };
+    },
+    // Temporary files of a live process are another run's (one that
+    // ignores the lock, or is taking it this instant): not stale.
+    isStale(name) {
+      const pid = tempPid(name);
+      return !(pid != null && pid !== process.pid && pidAlive(pid));
+    },
     async list() {
       try {
         return await fs.readdir(dir);
@@ -41,26 +229,27 @@ export function fsStore(dir = DEFAULT_DIR) {
       }
     },
     async writeAtomic(name, bytes) {
-      // Created only when the first file is written: a rejected run leaves
-      // no empty folder behind.
-      await fs.mkdir(dir, { recursive: true });
-      const tmp = at(`.${name}.tmp-${process.pid}`);
-      const fin = at(name);
-      try {
-        const fh = await fs.open(tmp, "w");
-        try {
-          await fh.writeFile(bytes);
-          await fh.sync(); // the data is on disk before the name says "done"
-        } finally {
-          await fh.close();
+      return (await commit(name, (fh) => fh.writeFile(bytes))).path;
+    },
+    // Writes `pieces.next()` (Uint8Array, then undefined at the end) as
+    // they come, under the same temporary-name-then-rename rule.
+    async writeStream(name, pieces) {
+      return commit(name, async (fh) => {
+        let n = 0;
+        for (let p; (p = pieces.next()) !== undefined; ) {
+          // One write call may write less than asked (disk full, a file
+          // size limit): write the rest, which then fails with the cause,
+          // instead of renaming a short file (found by
+          // scripts/failing-storage.mjs).
+          for (let off = 0; off < p.length; ) {
+            const { bytesWritten } = await fh.write(p, off, p.length - off);
+            if (!(bytesWritten > 0)) throw new Error("no bytes written (the disk accepts no more)");
+            off += bytesWritten;
+          }
+          n += p.length;
         }
-        await fs.rename(tmp, fin);
-      } catch (err) {
-        await fs.rm(tmp, { force: true });
-        throw new Error(`cannot write ${fin}: ${err.message}`, { cause: err });
-      }
-      await syncDir(dir);
-      return fin;
+        return n;
+      });
     },
     async remove(name) {
       await fs.rm(at(name), { force: true });
@@ -81,7 +270,24 @@ async function syncDir(dir) {
   }
 }
 
-const host = createHost(wasm, (opts) => fsStore(opts.dir ?? DEFAULT_DIR));
+/** A candle file as host input: Parquet (by its magic bytes) read whole, CSV streamed. */
+export function openPath(p) {
+  const fd = fsSync.openSync(p, "r");
+  const head = Buffer.alloc(4);
+  try {
+    fsSync.readSync(fd, head, 0, 4, 0);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+  return head.toString("latin1") === "PAR1" ? readFileSync(p) : createReadStream(p, { highWaterMark: 1 << 20 });
+}
+
+const host = createHost(wasm, (opts) => fsStore(opts.dir ?? DEFAULT_DIR), {
+  // `{path}` input: Parquet is read whole (its footer is at the end), CSV
+  // is streamed.
+  openPath,
+  runPool,
+});
 
 /**
  * Labels candles over the grid into `options.dir` (default `labels/`), or
@@ -89,6 +295,8 @@ const host = createHost(wasm, (opts) => fsStore(opts.dir ?? DEFAULT_DIR));
  * returns a Map of key -> apache-arrow Table. See index.d.ts.
  */
 export const labelCandles = host.labelCandles;
+/** Feeds candles into a labeler without writing anything (pool workers, tools). */
+export const openLabeler = host.openLabeler;
 /** A label file's bytes (Parquet or Arrow IPC) as an apache-arrow Table (async, as in the browser). */
 export async function tableFromLabelFile(bytes) {
   return host.tableFromLabelFile(bytes);

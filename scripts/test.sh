@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every test of fxlabel, from a fresh machine: set-up, the native Rust
-# tests (unit, property, round trip, CLI, doc examples), the wasm skin in
-# Node and in headless Chromium, the npm package build, and the Node tests
-# of the host and CLI (which also check outputs with pyarrow and against
-# the native CLI).
+# tests (unit, property, hostile input, round trip, CLI, doc examples), the
+# wasm skin in Node, headless Chromium and a dedicated worker, the npm
+# package build, the Node tests of the host and CLI (which also check
+# outputs with pyarrow and against the native CLI, and run the reliability
+# checks at a small size), and the browser tests of the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,8 +20,14 @@ wasm-pack test --node --mode no-install wasm
 step "wasm skin in headless Chromium"
 WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install wasm
 
+step "wasm skin and the OPFS store in a dedicated worker (headless Chromium)"
+WASM_BINDGEN_USE_DEDICATED_WORKER=1 wasm-pack test --headless --chrome --mode no-install wasm
+
 step "npm package build"
 npm run --silent build
 
-step "Node tests of the host and CLI"
+step "Node tests of the host and CLI (reliability included: kills, failing storage, hostile input, concurrent runs)"
 npm run --silent test:js
+
+step "browser: OPFS store in a worker, the demo end to end (playwright-core + Debian Chromium)"
+npm run --silent test:browser

@@ -87,6 +87,7 @@ pub fn read_parquet(
     b: &mut CandlesBuilder,
 ) -> Result<()> {
     let file_len = bytes.len() as u64;
+    footer_fits(&bytes)?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
         .map_err(|e| Error::Format(format!("not a readable Parquet file: {e}")))?;
     check_layout(builder.metadata(), file_len)?;
@@ -119,20 +120,54 @@ pub fn read_parquet(
         .with_batch_size(65_536)
         .build()
         .map_err(|e| Error::Format(format!("cannot read Parquet file: {e}")))?;
-    for batch in reader {
-        let batch = batch.map_err(|e| {
-            Error::Format(format!("cannot read Parquet data at row {}: {e}", b.len()))
-        })?;
-        let bn: Vec<String> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let br: Vec<&str> = bn.iter().map(String::as_str).collect();
-        let tb = find(&br, refs[t]).unwrap_or(0);
-        let pb = price_indices(&br)?;
-        push_batch(&batch, tb, pb, b)?;
+    // The parquet crate still panics on some corrupt data pages (bad
+    // definition levels, found by tests/hostile.rs): natively that becomes
+    // an error here. In the wasm build a panic aborts, and the JS host
+    // reports it with the panic message.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
+        for batch in reader {
+            let batch = batch.map_err(|e| {
+                Error::Format(format!("cannot read Parquet data at row {}: {e}", b.len()))
+            })?;
+            let bn: Vec<String> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let br: Vec<&str> = bn.iter().map(String::as_str).collect();
+            let tb = find(&br, refs[t]).unwrap_or(0);
+            let pb = price_indices(&br)?;
+            push_batch(&batch, tb, pb, b)?;
+        }
+        Ok(())
+    }));
+    read.unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("the reader failed");
+        Err(Error::Format(format!(
+            "cannot read Parquet data at row {}: the file is corrupt ({why})",
+            b.len()
+        )))
+    })
+}
+
+/// Refuses a Parquet footer length larger than the file. The parquet crate
+/// adds 8 to it in a `usize`, which on wasm32 wraps for lengths near
+/// u32::MAX, and a slice then panics (a trap; found by
+/// tests/js/reliability-hostile.test.mjs).
+fn footer_fits(bytes: &[u8]) -> Result<()> {
+    let n = bytes.len();
+    if n >= 8 && bytes.ends_with(b"PAR1") {
+        let len = u32::from_le_bytes([bytes[n - 8], bytes[n - 7], bytes[n - 6], bytes[n - 5]]);
+        if len as u64 + 8 > n as u64 {
+            return Err(Error::Format(format!(
+                "not a readable Parquet file: its footer length ({len} bytes) is larger than the file ({n} bytes)"
+            )));
+        }
     }
     Ok(())
 }
@@ -167,8 +202,9 @@ fn check_layout(md: &parquet::file::metadata::ParquetMetaData, file_len: u64) ->
 /// precedes in its column chunk: the parquet crate panics on it ("Decoder
 /// for dict should have been set"; found by tests/hostile.rs, a footer
 /// that lost its dictionary page offset). Cheap for usual files: a chunk
-/// whose first page is its dictionary is fine after reading one page
-/// header; other chunks (no dictionary) have their pages walked once.
+/// whose first page is its dictionary is fine after reading that page;
+/// other chunks (no dictionary) have their pages read once more. (The
+/// crate's `peek_next_page` is not used: it panics on corrupt headers.)
 fn check_dictionaries(
     bytes: &bytes::Bytes,
     md: &parquet::file::metadata::ParquetMetaData,
@@ -192,24 +228,14 @@ fn check_dictionaries(
             let rows = rg.num_rows().max(0) as usize;
             let mut pages = SerializedPageReader::new(file.clone(), col, rows, None)
                 .map_err(|e| bad(e.to_string()))?;
-            if pages
-                .peek_next_page()
-                .map_err(|e| bad(e.to_string()))?
-                .is_some_and(|p| p.is_dict)
-            {
-                continue;
-            }
-            let mut have_dict = false;
+            // Once a dictionary page is read, the rest of the chunk is safe:
+            // usual files stop after their first page.
             while let Some(page) = pages.get_next_page().map_err(|e| bad(e.to_string()))? {
                 let enc = match page {
-                    Page::DictionaryPage { .. } => {
-                        have_dict = true;
-                        continue;
-                    }
+                    Page::DictionaryPage { .. } => break,
                     Page::DataPage { encoding, .. } | Page::DataPageV2 { encoding, .. } => encoding,
                 };
-                let dict = matches!(enc, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY);
-                if dict && !have_dict {
+                if matches!(enc, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY) {
                     return Err(bad("a dictionary-encoded page without a dictionary".into()));
                 }
             }
@@ -229,6 +255,7 @@ pub fn check_file_bytes(bytes: &[u8]) -> Result<()> {
     let bad = |m: String| Error::Format(format!("not a readable label file: {m}"));
     let n = bytes.len();
     if bytes.ends_with(b"PAR1") {
+        footer_fits(bytes)?;
         let bytes = bytes::Bytes::copy_from_slice(bytes);
         let md = parquet::file::metadata::ParquetMetaDataReader::new()
             .parse_and_finish(&bytes)
@@ -243,20 +270,41 @@ pub fn check_file_bytes(bytes: &[u8]) -> Result<()> {
             .ok_or_else(|| bad("the Arrow IPC footer is longer than the file".into()))?;
         let footer = arrow_ipc::root_as_footer(&bytes[start..n - 10])
             .map_err(|e| bad(format!("unreadable Arrow IPC footer: {e}")))?;
+        // Label files hold flat columns of primitive types and no
+        // dictionaries; arrow-ipc panics on some corrupt nested ones (a
+        // union whose buffers are too short).
+        let schema = footer
+            .schema()
+            .ok_or_else(|| bad("the Arrow IPC footer has no schema".into()))?;
+        let schema = arrow_ipc::convert::try_fb_to_schema(schema)?;
+        let flat = |t: &DataType| t.is_primitive() || *t == DataType::Boolean;
+        if !schema.fields().iter().all(|f| flat(f.data_type()))
+            || footer.dictionaries().is_some_and(|d| !d.is_empty())
+        {
+            return Err(bad("not the columns of a label file".into()));
+        }
         let blocks = footer.recordBatches().into_iter().flatten();
         let outside = || bad("an Arrow IPC block lies outside the file".into());
         for b in blocks.chain(footer.dictionaries().into_iter().flatten()) {
             let (off, meta, body) = (b.offset(), b.metaDataLength() as i64, b.bodyLength());
-            let end = [off, meta, body]
-                .into_iter()
-                .try_fold(0i64, |acc, x| if x < 0 { None } else { acc.checked_add(x) });
+            let end = [off, meta, body].into_iter().try_fold(0i64, |acc, x| {
+                if x < 0 {
+                    None
+                } else {
+                    acc.checked_add(x)
+                }
+            });
             if end.is_none_or(|e| e as u64 > n as u64) || meta < 8 {
                 return Err(outside());
             }
             // The block's message: every buffer must lie inside its body
             // (arrow-ipc slices without checking).
             let m = &bytes[off as usize..(off + meta) as usize];
-            let fb = if m.starts_with(&[0xff; 4]) { &m[8..] } else { &m[4..] };
+            let fb = if m.starts_with(&[0xff; 4]) {
+                &m[8..]
+            } else {
+                &m[4..]
+            };
             let msg = arrow_ipc::root_as_message(fb)
                 .map_err(|e| bad(format!("unreadable Arrow IPC message: {e}")))?;
             let batch = msg

@@ -138,98 +138,46 @@ impl DirLock {
     /// "another fxlabel run (pid N) is writing to DIR".
     pub fn acquire(dir: &Path) -> Result<DirLock> {
         let io = |what: &str, p: &Path| {
-            let m = format!("cannot {what} {}", p.display());
+            let m = format!(
+                "cannot take the lock of {}: cannot {what} {}",
+                dir.display(),
+                p.display()
+            );
             move |e| Error::io(m, e)
         };
         let created_dir = !dir.exists();
         fs::create_dir_all(dir).map_err(io("create", dir))?;
         let path = dir.join(LOCK_NAME);
-        let key = fs::canonicalize(dir).map_err(io("resolve", dir))?;
         let me = std::process::id();
-        let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
-        if held.contains(&key) {
-            return Err(busy(dir, "in this process".into()));
-        }
-        let mut lock = DirLock {
-            dir: dir.to_path_buf(),
-            path,
-            key,
-            created_dir,
-        };
-        let tmp = dir.join(format!("{LOCK_NAME}.tmp-{me}"));
-        fs::write(&tmp, format!("{me}\n")).map_err(io("write", &tmp))?;
-        let got = lock.claim(&tmp, me);
-        let _ = fs::remove_file(&tmp);
-        if let Err(e) = got {
-            // Nothing of ours to release: forget the folder we made, if empty.
-            if lock.created_dir {
-                let _ = fs::remove_dir(&lock.dir);
+        let taken = (|| {
+            let key = fs::canonicalize(dir).map_err(io("resolve", dir))?;
+            let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+            if held.contains(&key) {
+                return Err(busy(dir, "in this process".into()));
             }
-            lock.created_dir = false;
-            lock.path = PathBuf::new();
-            return Err(e);
-        }
-        held.push(lock.key.clone());
-        Ok(lock)
-    }
-
-    fn claim(&self, tmp: &Path, me: u32) -> Result<()> {
-        let lock = &self.path;
-        // Bounded: each round either wins, meets a live owner, or removes a
-        // stale lock; only runs racing for the same stale lock go round again.
-        for _ in 0..8 {
-            match fs::hard_link(tmp, lock) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(_) => {
-                    // No hard links on this filesystem: exclusive create.
-                    use std::io::Write;
-                    match fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(lock)
-                    {
-                        Ok(mut f) => {
-                            return f.write_all(format!("{me}\n").as_bytes()).map_err(|e| {
-                                Error::io(format!("cannot write {}", lock.display()), e)
-                            })
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                        Err(e) => {
-                            return Err(Error::io(format!("cannot create {}", lock.display()), e))
-                        }
-                    }
+            let tmp = dir.join(format!("{LOCK_NAME}.tmp-{me}"));
+            fs::write(&tmp, format!("{me}\n")).map_err(io("write", &tmp))?;
+            let got = claim(dir, &path, &tmp, me);
+            let _ = fs::remove_file(&tmp);
+            got?;
+            held.push(key.clone());
+            Ok(key)
+        })();
+        match taken {
+            Ok(key) => Ok(DirLock {
+                dir: dir.to_path_buf(),
+                path,
+                key,
+                created_dir,
+            }),
+            Err(e) => {
+                // Nothing of ours to release: only the folder we made, if empty.
+                if created_dir {
+                    let _ = fs::remove_dir(dir);
                 }
-            }
-            let seen = match fs::read_to_string(lock) {
-                Ok(s) => s,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io(format!("cannot read {}", lock.display()), e)),
-            };
-            match seen
-                .split_whitespace()
-                .next()
-                .and_then(|p| p.parse::<u32>().ok())
-            {
-                Some(pid) if pid != me && pid_alive(pid) => {
-                    return Err(busy(&self.dir, format!("pid {pid}")))
-                }
-                // Dead owner, unreadable lock, or our pid left by an earlier
-                // process: stale. Move it aside under a name of our own and
-                // look at what was moved: if another run replaced the stale
-                // lock in between, its live lock is put back.
-                _ => {
-                    let aside = tmp.with_file_name(format!("{LOCK_NAME}.tmp-{me}-stale"));
-                    if fs::rename(lock, &aside).is_ok() {
-                        if fs::read_to_string(&aside).ok().as_deref() != Some(seen.as_str()) {
-                            let _ = fs::hard_link(&aside, lock);
-                        }
-                        let _ = fs::remove_file(&aside);
-                    }
-                }
+                Err(e)
             }
         }
-        Err(busy(&self.dir, "racing for a stale lock".into()))
     }
 
     /// Fails unless the lock file still names this process: a safety net
@@ -250,11 +198,68 @@ impl DirLock {
     }
 }
 
+/// Puts the complete lock file `tmp` in place as `lock`, taking over a
+/// stale one; fails when a live process holds it.
+fn claim(dir: &Path, lock: &Path, tmp: &Path, me: u32) -> Result<()> {
+    // Bounded: each round either wins, meets a live owner, or removes a
+    // stale lock; only runs racing for the same stale lock go round again.
+    for _ in 0..8 {
+        match fs::hard_link(tmp, lock) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => {
+                // No hard links on this filesystem: exclusive create.
+                use std::io::Write;
+                match fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(lock)
+                {
+                    Ok(mut f) => {
+                        return f
+                            .write_all(format!("{me}\n").as_bytes())
+                            .map_err(|e| Error::io(format!("cannot write {}", lock.display()), e))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(Error::io(format!("cannot create {}", lock.display()), e))
+                    }
+                }
+            }
+        }
+        let seen = match fs::read_to_string(lock) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(format!("cannot read {}", lock.display()), e)),
+        };
+        match seen
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            Some(pid) if pid != me && pid_alive(pid) => {
+                return Err(busy(dir, format!("pid {pid}")))
+            }
+            // Dead owner, unreadable lock, or our pid left by an earlier
+            // process: stale. Move it aside under a name of our own and
+            // look at what was moved: if another run replaced the stale
+            // lock in between, its live lock is put back.
+            _ => {
+                let aside = tmp.with_file_name(format!("{LOCK_NAME}.tmp-{me}-stale"));
+                if fs::rename(lock, &aside).is_ok() {
+                    if fs::read_to_string(&aside).ok().as_deref() != Some(seen.as_str()) {
+                        let _ = fs::hard_link(&aside, lock);
+                    }
+                    let _ = fs::remove_file(&aside);
+                }
+            }
+        }
+    }
+    Err(busy(dir, "racing for a stale lock".into()))
+}
+
 impl Drop for DirLock {
     fn drop(&mut self) {
-        if self.path.as_os_str().is_empty() {
-            return;
-        }
         if self.check().is_ok() {
             let _ = fs::remove_file(&self.path);
         }
@@ -344,6 +349,19 @@ fn write_atomic_locked(
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// A failure to save a config names it (disk full, permission denied, a
+/// failed rename): `cannot save T10_S5_H30: <what failed>: <cause>`.
+fn naming(e: Error, key: &str) -> Error {
+    match e {
+        Error::Io { context, source } => Error::Io {
+            context: format!("cannot save {key}: {context}"),
+            source,
+        },
+        Error::Encoding(m) => Error::Encoding(format!("cannot save {key}: {m}")),
+        other => other,
+    }
 }
 
 /// What a run will do: which configs are already on disk (and match), and
@@ -466,7 +484,8 @@ pub fn run(
                     let c = &configs[k];
                     let r = write_atomic_locked(dir, &file_name(c, opts), lock, |w| {
                         write_config(labeler, c, opts, w).map(|_| ())
-                    });
+                    })
+                    .map_err(|e| naming(e, &c.key()));
                     let failed = r.is_err();
                     if tx.send((k, r)).is_err() || failed {
                         stop.store(true, Ordering::Relaxed);
@@ -501,5 +520,87 @@ pub fn run(
     match first_err {
         Some(e) => Err(e),
         None => Ok(summary),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dead_pid() -> u32 {
+        let mut c = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn one_lock_per_folder_stale_ones_taken_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("labels");
+        let lock = DirLock::acquire(&dir).unwrap();
+        let text = fs::read_to_string(dir.join(LOCK_NAME)).unwrap();
+        assert_eq!(text.trim(), std::process::id().to_string());
+        let e = DirLock::acquire(&dir).unwrap_err().to_string();
+        assert!(e.contains("another fxlabel run (in this process)"), "{e}");
+        drop(lock);
+        assert!(
+            !dir.exists(),
+            "the folder the lock made is removed when empty"
+        );
+
+        // A live owner (our parent process; Linux only): refused, lock kept.
+        fs::create_dir_all(&dir).unwrap();
+        let parent = fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
+            s.rsplit_once(") ")
+                .map(|(_, r)| r.split(' ').nth(1).unwrap().to_string())
+        });
+        if let Some(ppid) = parent {
+            fs::write(dir.join(LOCK_NAME), format!("{ppid}\n")).unwrap();
+            let e = DirLock::acquire(&dir).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("another fxlabel run (pid {ppid}) is writing to")),
+                "{e}"
+            );
+            assert_eq!(
+                fs::read_to_string(dir.join(LOCK_NAME)).unwrap(),
+                format!("{ppid}\n")
+            );
+        }
+
+        // A dead owner: taken over, and released at the end.
+        fs::write(dir.join(LOCK_NAME), format!("{}\n", dead_pid())).unwrap();
+        let lock = DirLock::acquire(&dir).unwrap();
+        lock.check().unwrap();
+        // Lost (taken away by hand): the check before each rename fails.
+        fs::write(dir.join(LOCK_NAME), "1\n").unwrap();
+        let e = lock.check().unwrap_err().to_string();
+        assert!(
+            e.contains("lost the lock") && e.contains("now names pid 1"),
+            "{e}"
+        );
+        drop(lock);
+        assert_eq!(
+            fs::read_to_string(dir.join(LOCK_NAME)).unwrap(),
+            "1\n",
+            "not ours: kept"
+        );
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary lock files left: {names:?}");
+    }
+
+    #[test]
+    fn temp_names_carry_their_pid() {
+        assert_eq!(temp_pid(".T5_S5_H30.parquet.tmp-1234"), Some(1234));
+        assert_eq!(temp_pid(".fxlabel.lock.tmp-77-stale"), Some(77));
+        assert_eq!(temp_pid(".x.tmp-"), None);
+        assert_eq!(temp_pid("T5_S5_H30.parquet"), None);
     }
 }

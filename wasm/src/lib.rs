@@ -78,6 +78,18 @@ fn param_err(name: &str, msg: impl std::fmt::Display) -> JsValue {
     err.into()
 }
 
+/// A string argument, checked. wasm-bindgen's glue does not check the type
+/// of a `&str` parameter: a number or an object there makes it copy from a
+/// bogus length, a trap ("memory access out of bounds") that kills the
+/// instance (found by tests/js/reliability-hostile.test.mjs). So string
+/// parameters arrive as `JsValue` (typed `string` for TypeScript).
+fn string_arg(v: &JsValue, name: &str) -> Result<String, JsValue> {
+    v.as_string().ok_or_else(|| {
+        let ty = v.js_typeof().as_string().unwrap_or_default();
+        param_err(name, format!("expected a string, got {ty}"))
+    })
+}
+
 /// Options as JS passes them (camelCase); every field optional.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -193,17 +205,32 @@ pub struct CandleInput {
     time_column: Option<String>,
 }
 
-#[wasm_bindgen]
 impl CandleInput {
-    /// `timeColumn` names the CSV/Parquet time column when it is not one of
-    /// timestamp, time, date, datetime.
-    #[wasm_bindgen(constructor)]
+    /// The input, for Rust callers (JS calls the checked constructor).
     pub fn new(time_column: Option<String>) -> CandleInput {
         CandleInput {
             builder: CandlesBuilder::new(),
             csv: None,
             time_column,
         }
+    }
+}
+
+#[wasm_bindgen]
+impl CandleInput {
+    /// `timeColumn` names the CSV/Parquet time column when it is not one of
+    /// timestamp, time, date, datetime.
+    #[wasm_bindgen(constructor)]
+    pub fn js_new(
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] time_column: JsValue,
+    ) -> Result<CandleInput, JsValue> {
+        if time_column.is_undefined() || time_column.is_null() {
+            return Ok(CandleInput::new(None));
+        }
+        Ok(CandleInput::new(Some(string_arg(
+            &time_column,
+            "timeColumn",
+        )?)))
     }
 
     /// Rows accepted so far.
@@ -317,9 +344,11 @@ impl Labeler {
     pub fn extension(&self) -> String {
         self.enc.format.extension().to_string()
     }
+}
 
+/// Rust-side methods taking a key; JS calls the checked ones below.
+impl Labeler {
     /// The file name for a key: `T10_S5_H30.parquet`.
-    #[wasm_bindgen(js_name = fileName)]
     pub fn file_name(&self, key: &str) -> Result<String, JsValue> {
         let c = self.inner.config(key).map_err(js_err)?;
         Ok(format!("{}.{}", c.key(), self.enc.format.extension()))
@@ -347,7 +376,6 @@ impl Labeler {
 
     /// Benchmarks only: the labeling pass of one config without encoding
     /// (returns a checksum so the work cannot be skipped).
-    #[wasm_bindgen(js_name = benchLabelPass)]
     pub fn bench_label_pass(&self, key: &str) -> Result<f64, JsValue> {
         let c = self.inner.config(key).map_err(js_err)?;
         let mut sum = 0u64;
@@ -363,13 +391,67 @@ impl Labeler {
     /// Throws unless the file whose tail (at least `footerSize` bytes) is
     /// given was made for `key` from this input with these settings; the
     /// message names the differing setting.
-    #[wasm_bindgen(js_name = checkFile)]
     pub fn check_file(&self, key: &str, tail: &[u8]) -> Result<(), JsValue> {
         let c = self.inner.config(key).map_err(js_err)?;
+        footer_len_ok(tail)?;
         let found = fxlabel::read_file_meta(tail).map_err(js_err)?;
         found
             .check(&fxlabel::encode::file_meta(&self.inner, &c))
             .map_err(js_err)
+    }
+}
+
+/// The JS methods taking a key: the key is checked to be a string first.
+#[wasm_bindgen]
+impl Labeler {
+    /// The file name for a key: `T10_S5_H30.parquet`.
+    #[wasm_bindgen(js_name = fileName)]
+    pub fn js_file_name(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<String, JsValue> {
+        self.file_name(&string_arg(&key, "key")?)
+    }
+
+    /// The whole file of one config.
+    #[wasm_bindgen(js_name = label)]
+    pub fn js_label(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        self.label(&string_arg(&key, "key")?)
+    }
+
+    /// One config's file in pieces, row group by row group, so that wasm
+    /// memory never holds the whole file: call `next()` until it returns
+    /// `undefined`, appending each piece to a temporary file.
+    #[wasm_bindgen(js_name = stream)]
+    pub fn js_stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<ConfigStream, JsValue> {
+        self.stream(&string_arg(&key, "key")?)
+    }
+
+    /// Benchmarks only: the labeling pass of one config without encoding.
+    #[wasm_bindgen(js_name = benchLabelPass)]
+    pub fn js_bench_label_pass(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<f64, JsValue> {
+        self.bench_label_pass(&string_arg(&key, "key")?)
+    }
+
+    /// Throws unless the file whose tail (at least `footerSize` bytes) is
+    /// given was made for `key` from this input with these settings; the
+    /// message names the differing setting.
+    #[wasm_bindgen(js_name = checkFile)]
+    pub fn js_check_file(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        tail: &[u8],
+    ) -> Result<(), JsValue> {
+        self.check_file(&string_arg(&key, "key")?, tail)
     }
 }
 
@@ -403,16 +485,41 @@ impl ConfigStream {
     }
 }
 
+/// Refuses a tail whose footer length field is near u32::MAX: on wasm32
+/// the core's `footer_size` adds the end marker's length in a 32-bit usize,
+/// which wraps, and a slice index then panics (a trap that kills the
+/// instance; found by tests/js/reliability-hostile.test.mjs).
+fn footer_len_ok(tail: &[u8]) -> Result<(), JsValue> {
+    let n = tail.len();
+    let huge = |k: usize| {
+        n >= k
+            && u32::from_le_bytes([
+                tail[n - k],
+                tail[n - k + 1],
+                tail[n - k + 2],
+                tail[n - k + 3],
+            ]) > u32::MAX - 16
+    };
+    if (tail.ends_with(b"PAR1") && huge(8)) || (tail.ends_with(b"ARROW1") && huge(10)) {
+        return Err(js_err(fxlabel::Error::Format(
+            "not a complete label file: its footer length is out of range".into(),
+        )));
+    }
+    Ok(())
+}
+
 /// How many bytes from a label file's end hold its metadata, given at
 /// least its last 10 bytes.
 #[wasm_bindgen(js_name = footerSize)]
 pub fn footer_size(tail: &[u8]) -> Result<usize, JsValue> {
+    footer_len_ok(tail)?;
     fxlabel::footer_size(tail).map_err(js_err)
 }
 
 /// The key-value metadata of a label file, from its tail or whole bytes.
 #[wasm_bindgen(js_name = readMetadata)]
 pub fn read_metadata(tail: &[u8]) -> Result<JsValue, JsValue> {
+    footer_len_ok(tail)?;
     let m = fxlabel::read_metadata(tail).map_err(js_err)?;
     let o = js_sys::Object::new();
     let mut keys: Vec<_> = m.into_iter().collect();
@@ -427,13 +534,19 @@ pub fn read_metadata(tail: &[u8]) -> Result<JsValue, JsValue> {
 /// apache-arrow's `tableFromIPC`.
 #[wasm_bindgen(js_name = toIpcStream)]
 pub fn to_ipc_stream(bytes: &[u8]) -> Result<Vec<u8>, JsValue> {
+    // The parquet and arrow-ipc readers panic on some corrupt files (a
+    // trap here): refuse those first.
+    footer_len_ok(bytes)?;
+    fxlabel::input::check_file_bytes(bytes).map_err(js_err)?;
     fxlabel::to_ipc_stream(bytes).map_err(js_err)
 }
 
 /// Checks a config key (throws unless canonical, e.g. `T10_S5_H30`).
 #[wasm_bindgen(js_name = parseKey)]
-pub fn parse_key(key: &str) -> Result<JsValue, JsValue> {
-    let c = Config::parse_key(key).map_err(js_err)?;
+pub fn parse_key(
+    #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+) -> Result<JsValue, JsValue> {
+    let c = Config::parse_key(&string_arg(&key, "key")?).map_err(js_err)?;
     serde_wasm_bindgen::to_value(&c).map_err(|e| param_err("key", e))
 }
 
