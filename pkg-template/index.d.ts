@@ -139,7 +139,7 @@ export interface LabelSummary {
  * with other settings or data), "format" (not a readable file).
  */
 export interface FxlabelError extends Error {
-  kind?: "input" | "param" | "mismatch" | "format";
+  kind?: "input" | "param" | "mismatch" | "format" | "io" | "busy";
   row?: number | null;
   column?: string;
   param?: string;

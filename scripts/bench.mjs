@@ -9,7 +9,7 @@
 // with peak RSS, wasm memory, bytes written and config-rows per second.
 // Figures are printed and written to bench-out/bench.json.
 //
-// usage: node scripts/bench.mjs [--rows 1000000] [--configs 210|21] [--skip-native] [--skip-npm]
+// usage: node scripts/bench.mjs [--rows 1000000] [--configs 210|21] [--skip-native] [--skip-wasm] [--skip-npm]
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     out: { type: "string", default: path.join(root, "bench-out") },
     "skip-native": { type: "boolean", default: false },
     "skip-npm": { type: "boolean", default: false },
+    "skip-wasm": { type: "boolean", default: false },
   },
 });
 const rows = Number(args.rows.replaceAll("_", ""));
@@ -72,7 +73,7 @@ if (!args["skip-native"]) {
 }
 
 // wasm in Node, phase by phase, in this process.
-{
+if (!args["skip-wasm"]) {
   const pkg = path.join(root, process.env.FXLABEL_PKG ?? "pkg");
   const wasmUrl = path.join(pkg, "fxlabel_bg.wasm");
   const mod = await import(path.join(pkg, "fxlabel.js"));
@@ -134,14 +135,19 @@ if (!args["skip-native"]) {
   say(`  ${mb(bytes)} MB written, wasm memory ${results.wasm.wasmMemoryMB.toFixed(0)} MiB, peak RSS ${results.wasm.peakRssMB.toFixed(0)} MB, ${((rows * keys.length) / total / 1e6).toFixed(1)} M config-rows/s`);
 }
 
-// The npm CLI end to end.
+// The npm CLI end to end, one worker then one per core.
 if (!args["skip-npm"]) {
-  const dir = path.join(args.out, "npm");
-  fs.rmSync(dir, { recursive: true, force: true });
-  const r = timed(process.execPath, [path.join(root, "pkg/cli.js"), "label", input, "--out", dir, "--quiet", ...gridArgs]);
-  results.npm = { ...r, bytes: dirBytes(dir), configRowsPerSec: (rows * results.configs) / r.secs };
-  say(`npm CLI: ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MB, ${mb(results.npm.bytes)} MB written`);
-  if (results.native) say(`  npm CLI / native (1 thread) time ratio: ${(r.secs / results.native[0].secs).toFixed(2)}`);
+  results.npm = [];
+  for (const jobs of [1, cores]) {
+    const dir = path.join(args.out, `npm-${jobs}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const r = timed(process.execPath, [path.join(root, "pkg/cli.js"), "label", input, "--out", dir, "--quiet", "--jobs", String(jobs), ...gridArgs]);
+    const bytes = dirBytes(dir);
+    results.npm.push({ jobs, ...r, bytes, configRowsPerSec: (rows * results.configs) / r.secs });
+    say(`npm CLI, ${jobs} worker(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MB, ${mb(bytes)} MB written, ${((rows * results.configs) / r.secs / 1e6).toFixed(1)} M config-rows/s`);
+    const nat = results.native?.find((x) => x.jobs === jobs);
+    if (nat) say(`  npm CLI / native CLI time ratio at ${jobs} worker(s): ${(r.secs / nat.secs).toFixed(2)}`);
+  }
 }
 
 fs.writeFileSync(path.join(args.out, "bench.json"), JSON.stringify(results, null, 2) + "\n");

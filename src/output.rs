@@ -30,11 +30,13 @@ const ARROW_MAGIC: &[u8] = b"ARROW1";
 pub fn footer_size(tail: &[u8]) -> Result<usize> {
     let n = tail.len();
     let le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    // checked_add: a corrupt length near 2^32 must not wrap on wasm32.
+    let too_big = || Error::Format("not a label file: its footer length is impossible".into());
     if n >= 8 && &tail[n - 4..] == PARQUET_MAGIC {
-        return Ok(le(&tail[n - 8..n - 4]) + 8);
+        return le(&tail[n - 8..n - 4]).checked_add(8).ok_or_else(too_big);
     }
     if n >= 10 && &tail[n - 6..] == ARROW_MAGIC {
-        return Ok(le(&tail[n - 10..n - 6]) + 10);
+        return le(&tail[n - 10..n - 6]).checked_add(10).ok_or_else(too_big);
     }
     Err(Error::Format(
         "not a complete Parquet or Arrow IPC file (no end marker)".into(),
@@ -86,6 +88,8 @@ pub fn read_file_meta(tail: &[u8]) -> Result<FileMeta> {
 /// All rows of a label file (Parquet or Arrow IPC), with its schema.
 pub fn read_label_file(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     footer_size(bytes)?;
+    // Refuses layouts the parquet crate would panic on (tests/hostile.rs).
+    crate::input::check_file_bytes(bytes)?;
     if bytes.ends_with(PARQUET_MAGIC) {
         let b = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))?;
         let schema = b.schema().clone();
