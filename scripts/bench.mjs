@@ -9,7 +9,8 @@
 // with peak RSS, wasm memory, bytes written and config-rows per second.
 // Figures are printed and written to bench-out/bench.json.
 //
-// usage: node scripts/bench.mjs [--rows 1000000] [--configs 210|21] [--skip-native] [--skip-wasm] [--skip-npm]
+// usage: node scripts/bench.mjs [--rows 1000000] [--configs 210|21] [--jobs 1,2]
+//                               [--skip-native] [--skip-wasm] [--skip-npm]
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -26,6 +27,7 @@ const { values: args } = parseArgs({
     "skip-native": { type: "boolean", default: false },
     "skip-npm": { type: "boolean", default: false },
     "skip-wasm": { type: "boolean", default: false },
+    jobs: { type: "string" }, // e.g. "2": the worker counts to run (default: 1 and the cores)
   },
 });
 const rows = Number(args.rows.replaceAll("_", ""));
@@ -33,6 +35,7 @@ const rows = Number(args.rows.replaceAll("_", ""));
 const grid21 = ["--targets", "5,10,20", "--stops", "10"];
 const gridArgs = args.configs === "21" ? grid21 : [];
 const cores = os.availableParallelism?.() ?? os.cpus().length;
+const jobList = args.jobs ? args.jobs.split(",").map(Number) : [...new Set([1, cores])];
 fs.mkdirSync(args.out, { recursive: true });
 const native = path.join(root, "target/release/fxlabel");
 const results = { machine: { cores, cpu: os.cpus()[0]?.model, node: process.version, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1) }, rows, configs: Number(args.configs) };
@@ -62,7 +65,7 @@ results.inputBytes = fs.statSync(input).size;
 // Native CLI, 1 thread then all cores.
 if (!args["skip-native"]) {
   results.native = [];
-  for (const jobs of [1, cores]) {
+  for (const jobs of jobList) {
     const dir = path.join(args.out, `native-${jobs}`);
     fs.rmSync(dir, { recursive: true, force: true });
     const r = timed(native, ["label", input, "--out", dir, "--jobs", String(jobs), "-q", ...gridArgs]);
@@ -138,7 +141,7 @@ if (!args["skip-wasm"]) {
 // The npm CLI end to end, one worker then one per core.
 if (!args["skip-npm"]) {
   results.npm = [];
-  for (const jobs of [1, cores]) {
+  for (const jobs of jobList) {
     const dir = path.join(args.out, `npm-${jobs}`);
     fs.rmSync(dir, { recursive: true, force: true });
     const r = timed(process.execPath, [path.join(root, "pkg/cli.js"), "label", input, "--out", dir, "--quiet", "--jobs", String(jobs), ...gridArgs]);
