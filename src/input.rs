@@ -91,12 +91,7 @@ pub fn read_parquet(
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
         .map_err(|e| Error::Format(format!("not a readable Parquet file: {e}")))?;
     check_layout(builder.metadata(), file_len)?;
-    let names: Vec<String> = builder
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names = field_names(builder.schema());
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let t = time_index(&refs, time_column)?;
     let prices = price_indices(&refs)?;
@@ -124,20 +119,21 @@ pub fn read_parquet(
     // definition levels, found by tests/hostile.rs): natively that becomes
     // an error here. In the wasm build a panic aborts, and the JS host
     // reports it with the panic message.
+    let mut cols: Option<(usize, [usize; 4])> = None;
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
         for batch in reader {
             let batch = batch.map_err(|e| {
                 Error::Format(format!("cannot read Parquet data at row {}: {e}", b.len()))
             })?;
-            let bn: Vec<String> = batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
-            let br: Vec<&str> = bn.iter().map(String::as_str).collect();
-            let tb = find(&br, refs[t]).unwrap_or(0);
-            let pb = price_indices(&br)?;
+            // Every batch has the projected schema: find its columns once.
+            let (tb, pb) = match cols {
+                Some(c) => c,
+                None => {
+                    let bn = field_names(&batch.schema());
+                    let br: Vec<&str> = bn.iter().map(String::as_str).collect();
+                    *cols.insert((find(&br, refs[t]).unwrap_or(0), price_indices(&br)?))
+                }
+            };
             push_batch(&batch, tb, pb, b)?;
         }
         Ok(())
@@ -319,6 +315,10 @@ pub fn check_file_bytes(bytes: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn field_names(schema: &arrow_schema::Schema) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
 }
 
 /// Appends an Arrow record batch (columns found by index) to `b`.

@@ -457,8 +457,7 @@ pub fn run(
     let configs = labeler.configs();
     let total = plan.total();
     let mut done = 0;
-    for (k, c) in configs.iter().enumerate().filter(|(k, _)| plan.skip[*k]) {
-        let _ = k;
+    for (_, c) in configs.iter().enumerate().filter(|(k, _)| plan.skip[*k]) {
         summary.skipped += 1;
         done += 1;
         progress(Progress {
