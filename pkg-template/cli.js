@@ -160,9 +160,9 @@ async function label(input, v) {
   let candles;
   try {
     if (!(await stat(input)).isFile()) throw new Error("not a file");
-    // CSV is streamed from disk in 1 MiB chunks; Parquet is read whole
-    // because its footer, at the end, says where everything is.
-    candles = (await isParquetFile(input)) ? readFileSync(input) : createReadStream(input, { highWaterMark: 1 << 20 });
+    // CSV is streamed from disk in 1 MiB chunks; Parquet is read by row
+    // group, footer first (the host opens a `{path}` input), never whole.
+    candles = (await isParquetFile(input)) ? { path: input } : createReadStream(input, { highWaterMark: 1 << 20 });
     // With worker threads, each worker reads the file itself.
     if (options.workers > 1) {
       candles.destroy?.();

@@ -128,12 +128,49 @@ export function createHost(wasm, defaultStore, platform = {}) {
     }
   }
 
+  // A Parquet file read by row group: its last 8 bytes, then its footer,
+  // then each row group's byte range, in order; neither JS nor wasm memory
+  // holds the whole file. `file` is {size, read(offset, length) ->
+  // Uint8Array or a promise of one (used before the next read: it may be
+  // reused), close?()} (Node's openPath, or bytes already in memory); it
+  // is closed when done, also on error.
+  async function appendParquetFile(input, file) {
+    try {
+      const size = file.size;
+      let tail = await file.read(Math.max(0, size - 8), Math.min(size, 8));
+      if (size >= 8 && PARQUET_MAGIC.every((b, i) => tail[4 + i] === b)) {
+        // The footer length; a bad one is refused by wasm from these 8 bytes.
+        const len = (tail[0] | (tail[1] << 8) | (tail[2] << 16) | (tail[3] << 24)) >>> 0;
+        if (len + 8 <= size) tail = await file.read(size - len - 8, len + 8);
+      }
+      const groups = call(() => input.parquetRowGroups(tail, size));
+      tail = null;
+      for (let i = 0; i < groups.length; i++) {
+        const [offset, length] = groups[i];
+        const bytes = await file.read(offset, length);
+        call(() => input.appendParquetRowGroup(i, bytes));
+      }
+    } finally {
+      file.close?.();
+    }
+  }
+
+  // Parquet bytes already in memory, through the same row-group path: wasm
+  // memory holds one row group's copy at a time, not the whole file.
+  function appendParquetBytes(input, bytes) {
+    return appendParquetFile(input, { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) });
+  }
+
   async function feed(input, candles) {
     if (candles == null) throw hostError("no candles given", "param", { param: "candles" });
     if (typeof candles === "string") return appendCsvString(input, candles);
     if (candles instanceof Uint8Array || candles instanceof ArrayBuffer) {
       const bytes = toBytes(candles);
-      return isParquet(bytes) ? call(() => input.appendParquet(bytes)) : appendCsvBytes(input, bytes);
+      return isParquet(bytes) ? appendParquetBytes(input, bytes) : appendCsvBytes(input, bytes);
+    }
+    // A Parquet file on disk (Node's openPath): read by row group.
+    if (typeof candles === "object" && candles.parquetFile && typeof candles.parquetFile.read === "function") {
+      return appendParquetFile(input, candles.parquetFile);
     }
     if (typeof candles[Symbol.asyncIterator] === "function" || (typeof candles[Symbol.iterator] === "function" && !ArrayBuffer.isView(candles))) {
       // A stream of chunks: CSV goes straight through; Parquet needs the
@@ -153,7 +190,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
         const all = new Uint8Array(parquet.reduce((n, b) => n + b.length, 0));
         let off = 0;
         for (const b of parquet) all.set(b, (off += b.length) - b.length);
-        call(() => input.appendParquet(all));
+        await appendParquetBytes(input, all);
       }
       return;
     }

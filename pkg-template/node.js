@@ -270,21 +270,54 @@ async function syncDir(dir) {
   }
 }
 
-/** A candle file as host input: Parquet (by its magic bytes) read whole, CSV streamed. */
+/**
+ * A candle file as host input: CSV streamed; Parquet (by its magic bytes)
+ * as `{parquetFile: {size, read(offset, length), close()}}`, which the host
+ * reads by row group (footer first), so the file is never held whole. The
+ * file is opened at the first read and closed by close().
+ */
 export function openPath(p) {
   const fd = fsSync.openSync(p, "r");
   const head = Buffer.alloc(4);
+  let size;
   try {
     fsSync.readSync(fd, head, 0, 4, 0);
+    size = fsSync.fstatSync(fd).size;
   } finally {
     fsSync.closeSync(fd);
   }
-  return head.toString("latin1") === "PAR1" ? readFileSync(p) : createReadStream(p, { highWaterMark: 1 << 20 });
+  return head.toString("latin1") === "PAR1" ? { parquetFile: parquetFile(p, size) } : createReadStream(p, { highWaterMark: 1 << 20 });
+}
+
+// Random access to a file by offset and length (sync reads of an fd).
+// One buffer serves every read (the host hands each range to wasm, which
+// copies it, before the next read), so JS holds one row group at a time.
+function parquetFile(p, size) {
+  let fd = null;
+  let buf = Buffer.alloc(0);
+  return {
+    size,
+    read(offset, length) {
+      fd ??= fsSync.openSync(p, "r");
+      if (buf.length < length) buf = Buffer.allocUnsafe(length);
+      for (let got = 0; got < length; ) {
+        const n = fsSync.readSync(fd, buf, got, length - got, offset + got);
+        if (n === 0) throw Object.assign(new Error(`${p}: ${length} bytes at offset ${offset} expected, the file ends at ${offset + got} (was it changed while being read?)`), { kind: "io" });
+        got += n;
+      }
+      return buf.subarray(0, length);
+    },
+    close() {
+      if (fd != null) fsSync.closeSync(fd);
+      fd = null;
+      buf = Buffer.alloc(0);
+    },
+  };
 }
 
 const host = createHost(wasm, (opts) => fsStore(opts.dir ?? DEFAULT_DIR), {
-  // `{path}` input: Parquet is read whole (its footer is at the end), CSV
-  // is streamed.
+  // `{path}` input: Parquet is read by row group (footer first), CSV is
+  // streamed.
   openPath,
   runPool,
 });

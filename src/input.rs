@@ -26,7 +26,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
 /// The price columns, in input order.
@@ -80,75 +80,301 @@ fn price_indices(names: &[&str]) -> Result<[usize; 4]> {
     Ok(out)
 }
 
-/// Appends the candles of a whole Parquet file to `b`.
+/// Appends the candles of a whole Parquet file to `b` (a [`ParquetPlan`]
+/// over the file's footer, then every row group in order).
 pub fn read_parquet(
     bytes: bytes::Bytes,
     time_column: Option<&str>,
     b: &mut CandlesBuilder,
 ) -> Result<()> {
     let file_len = bytes.len() as u64;
-    footer_fits(&bytes)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
-        .map_err(|e| Error::Format(format!("not a readable Parquet file: {e}")))?;
-    check_layout(builder.metadata(), file_len)?;
-    let names = field_names(builder.schema());
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let t = time_index(&refs, time_column)?;
-    let prices = price_indices(&refs)?;
-    // Projection over leaf columns: only flat schemas are supported.
-    let roots: Vec<usize> = std::iter::once(t).chain(prices).collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-    let schema = builder.parquet_schema();
-    check_dictionaries(&bytes, builder.metadata(), |leaf| {
-        roots.contains(&schema.get_column_root_idx(leaf))
-    })?;
-    // The footer's row count is only a hint: a corrupt one must not
-    // reserve gigabytes (no real file has more rows than bytes).
-    let rows = builder
-        .metadata()
-        .file_metadata()
-        .num_rows()
-        .clamp(0, file_len as i64);
-    b.reserve(rows as usize);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(65_536)
-        .build()
-        .map_err(|e| Error::Format(format!("cannot read Parquet file: {e}")))?;
-    // The parquet crate still panics on some corrupt data pages (bad
-    // definition levels, found by tests/hostile.rs): natively that becomes
-    // an error here. In the wasm build a panic aborts, and the JS host
-    // reports it with the panic message.
-    let mut cols: Option<(usize, [usize; 4])> = None;
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
-        for batch in reader {
-            let batch = batch.map_err(|e| {
-                Error::Format(format!("cannot read Parquet data at row {}: {e}", b.len()))
-            })?;
-            // Every batch has the projected schema: find its columns once.
-            let (tb, pb) = match cols {
-                Some(c) => c,
-                None => {
-                    let bn = field_names(&batch.schema());
-                    let br: Vec<&str> = bn.iter().map(String::as_str).collect();
-                    *cols.insert((find(&br, refs[t]).unwrap_or(0), price_indices(&br)?))
-                }
-            };
-            push_batch(&batch, tb, pb, b)?;
+    let mut plan = ParquetPlan::from_tail(&bytes, file_len, time_column)?;
+    for (i, (offset, len)) in plan.row_groups().into_iter().enumerate() {
+        // check_layout in from_tail: every range lies inside the file.
+        let range = bytes.slice(offset as usize..(offset + len) as usize);
+        plan.read_row_group(i, range, b)?;
+    }
+    Ok(())
+}
+
+/// Parquet candles read one row group at a time, so that a large file is
+/// never held whole: the plan is made from the file's tail (its footer),
+/// then each row group is decoded from the bytes of its range alone.
+///
+/// ```
+/// use fxlabel::input::ParquetPlan;
+/// use fxlabel::CandlesBuilder;
+/// let mut file = Vec::new();
+/// fxlabel::synth::columns(3_000, 1).write_parquet(&mut file).unwrap();
+/// let file = bytes::Bytes::from(file);
+/// let n = file.len() as u64;
+/// // The last 8 bytes tell how much of the tail the footer needs.
+/// let need = ParquetPlan::footer_size(&file[file.len() - 8..], n).unwrap();
+/// let mut plan = ParquetPlan::from_tail(&file[(n - need) as usize..], n, None).unwrap();
+/// let mut b = CandlesBuilder::new();
+/// for (i, (offset, len)) in plan.row_groups().into_iter().enumerate() {
+///     let range = file.slice(offset as usize..(offset + len) as usize);
+///     plan.read_row_group(i, range, &mut b).unwrap();
+/// }
+/// assert_eq!(b.finish().unwrap().len(), 3_000);
+/// ```
+pub struct ParquetPlan {
+    meta: ArrowReaderMetadata,
+    mask: ProjectionMask,
+    /// Root columns read: time, open, high, low, close.
+    roots: Vec<usize>,
+    time_name: String,
+    file_len: u64,
+    /// Rows to reserve (the footer's count, clamped to the file length).
+    rows: usize,
+    ranges: Vec<(u64, u64)>,
+    /// The row group to read next (row groups are read in order, so that
+    /// row numbers in errors count over the whole file).
+    next: usize,
+}
+
+impl ParquetPlan {
+    /// Bytes at the end of a Parquet file that [`ParquetPlan::from_tail`]
+    /// needs (the footer and its 8-byte trailer), from the file's last 8
+    /// (or more) bytes and its length. Refuses a file that does not end in
+    /// the Parquet magic or whose footer length exceeds the file.
+    pub fn footer_size(tail: &[u8], file_len: u64) -> Result<u64> {
+        let n = tail.len();
+        if n < 8 || file_len < 8 || !tail.ends_with(b"PAR1") {
+            return Err(Error::Format(format!(
+                "not a readable Parquet file: it does not end in the Parquet magic bytes ({file_len} bytes)"
+            )));
         }
+        let len = u32::from_le_bytes([tail[n - 8], tail[n - 7], tail[n - 6], tail[n - 5]]);
+        if len as u64 + 8 > file_len {
+            return Err(Error::Format(format!(
+                "not a readable Parquet file: its footer length ({len} bytes) is larger than the file ({file_len} bytes)"
+            )));
+        }
+        Ok(len as u64 + 8)
+    }
+
+    /// The plan of a Parquet file of `file_len` bytes, from its last bytes
+    /// (`tail`: at least [`ParquetPlan::footer_size`] of them, or the whole
+    /// file). Checks what [`read_parquet`] checks before reading data: the
+    /// footer, the layout of every column chunk, the time and price columns.
+    pub fn from_tail(tail: &[u8], file_len: u64, time_column: Option<&str>) -> Result<ParquetPlan> {
+        let n = tail.len();
+        if n as u64 > file_len {
+            return Err(Error::Format(format!(
+                "the Parquet tail given ({n} bytes) is longer than the file ({file_len} bytes)"
+            )));
+        }
+        let need = Self::footer_size(tail, file_len)?;
+        if (n as u64) < need {
+            return Err(Error::Format(format!(
+                "not a readable Parquet file: its footer needs the last {need} bytes, {n} given"
+            )));
+        }
+        let footer = bytes::Bytes::copy_from_slice(&tail[n - need as usize..]);
+        let md = parquet::file::metadata::ParquetMetaDataReader::new()
+            .parse_and_finish(&footer)
+            .map_err(|e| Error::Format(format!("not a readable Parquet file: {e}")))?;
+        check_layout(&md, file_len)?;
+        let meta = ArrowReaderMetadata::try_new(std::sync::Arc::new(md), Default::default())
+            .map_err(|e| Error::Format(format!("not a readable Parquet file: {e}")))?;
+        let names = field_names(meta.schema());
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let t = time_index(&refs, time_column)?;
+        let prices = price_indices(&refs)?;
+        // Projection over leaf columns: only flat schemas are supported.
+        let roots: Vec<usize> = std::iter::once(t).chain(prices).collect();
+        let md = meta.metadata();
+        let schema = md.file_metadata().schema_descr();
+        let mask = ProjectionMask::roots(schema, roots.iter().copied());
+        // Each row group's range spans the chunks of the projected columns
+        // (dictionary pages included); check_layout put them in the file.
+        let ranges = md
+            .row_groups()
+            .iter()
+            .map(|rg| {
+                let spans = rg
+                    .columns()
+                    .iter()
+                    .enumerate()
+                    .filter(|(leaf, _)| roots.contains(&schema.get_column_root_idx(*leaf)))
+                    .map(|(_, col)| {
+                        let start = col
+                            .dictionary_page_offset()
+                            .unwrap_or_else(|| col.data_page_offset())
+                            as u64;
+                        (start, start + col.compressed_size() as u64)
+                    });
+                let (lo, hi) = spans.fold((u64::MAX, 0), |(lo, hi), (s, e)| (lo.min(s), hi.max(e)));
+                if lo > hi {
+                    (0, 0)
+                } else {
+                    (lo, hi - lo)
+                }
+            })
+            .collect();
+        // The footer's row count is only a hint: a corrupt one must not
+        // reserve gigabytes (no real file has more rows than bytes).
+        let rows = md.file_metadata().num_rows().clamp(0, file_len as i64) as usize;
+        Ok(ParquetPlan {
+            mask,
+            roots,
+            time_name: refs[t].to_string(),
+            file_len,
+            rows,
+            ranges,
+            next: 0,
+            meta,
+        })
+    }
+
+    /// The byte range `(offset, length)` of each row group, in order: the
+    /// bytes [`ParquetPlan::read_row_group`] needs.
+    pub fn row_groups(&self) -> Vec<(u64, u64)> {
+        self.ranges.clone()
+    }
+
+    /// Rows in the file as its footer states them (clamped to the file length).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The row group to read next.
+    pub fn next_row_group(&self) -> usize {
+        self.next
+    }
+
+    /// Appends the candles of row group `i` to `b`, from `bytes`: the bytes
+    /// of its range ([`ParquetPlan::row_groups`]). Row groups are read in
+    /// order, each once; the first reserves the file's rows in `b`. Errors
+    /// name rows counted over everything `b` holds (over the whole file
+    /// when `b` started empty).
+    pub fn read_row_group(
+        &mut self,
+        i: usize,
+        bytes: bytes::Bytes,
+        b: &mut CandlesBuilder,
+    ) -> Result<()> {
+        if i != self.next || i >= self.ranges.len() {
+            return Err(Error::Format(format!(
+                "Parquet row group {i} given, but the next to read is {} of {}",
+                self.next,
+                self.ranges.len()
+            )));
+        }
+        let (offset, len) = self.ranges[i];
+        if bytes.len() as u64 != len {
+            return Err(Error::Format(format!(
+                "Parquet row group {i}: {} bytes given, its range holds {len}",
+                bytes.len()
+            )));
+        }
+        if i == 0 {
+            b.reserve(self.rows);
+        }
+        let reader = RangeReader {
+            offset,
+            bytes,
+            file_len: self.file_len,
+        };
+        let md = self.meta.metadata().clone();
+        let schema = md.file_metadata().schema_descr();
+        let roots = &self.roots;
+        check_group_dictionaries(&std::sync::Arc::new(reader.clone()), &md, i, &|leaf| {
+            roots.contains(&schema.get_column_root_idx(leaf))
+        })?;
+        let rdr = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, self.meta.clone())
+            .with_row_groups(vec![i])
+            .with_projection(self.mask.clone())
+            .with_batch_size(65_536)
+            .build()
+            .map_err(|e| Error::Format(format!("cannot read Parquet file: {e}")))?;
+        // The parquet crate still panics on some corrupt data pages (bad
+        // definition levels, found by tests/hostile.rs): natively that
+        // becomes an error here. In the wasm build a panic aborts, and the
+        // JS host reports it with the panic message.
+        let time_name = self.time_name.as_str();
+        let mut cols: Option<(usize, [usize; 4])> = None;
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
+            for batch in rdr {
+                let batch = batch.map_err(|e| {
+                    Error::Format(format!("cannot read Parquet data at row {}: {e}", b.len()))
+                })?;
+                // Every batch has the projected schema: find its columns once.
+                let (tb, pb) = match cols {
+                    Some(c) => c,
+                    None => {
+                        let bn = field_names(&batch.schema());
+                        let br: Vec<&str> = bn.iter().map(String::as_str).collect();
+                        *cols.insert((find(&br, time_name).unwrap_or(0), price_indices(&br)?))
+                    }
+                };
+                push_batch(&batch, tb, pb, b)?;
+            }
+            Ok(())
+        }));
+        read.unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("the reader failed");
+            Err(Error::Format(format!(
+                "cannot read Parquet data at row {}: the file is corrupt ({why})",
+                b.len()
+            )))
+        })?;
+        self.next += 1;
         Ok(())
-    }));
-    read.unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("the reader failed");
-        Err(Error::Format(format!(
-            "cannot read Parquet data at row {}: the file is corrupt ({why})",
-            b.len()
-        )))
-    })
+    }
+}
+
+/// The bytes of one row group's range, served at their file offsets; any
+/// read outside the range is an error (the reader then never sees bytes
+/// it was not given).
+#[derive(Clone)]
+struct RangeReader {
+    offset: u64,
+    bytes: bytes::Bytes,
+    file_len: u64,
+}
+
+impl RangeReader {
+    fn slice(&self, start: u64, length: Option<usize>) -> parquet::errors::Result<bytes::Bytes> {
+        let end = self.offset + self.bytes.len() as u64;
+        let stop = match length {
+            Some(n) => start.checked_add(n as u64),
+            None => Some(end),
+        };
+        match stop {
+            Some(stop) if start >= self.offset && stop <= end && start <= stop => Ok(self
+                .bytes
+                .slice((start - self.offset) as usize..(stop - self.offset) as usize)),
+            _ => Err(parquet::errors::ParquetError::EOF(format!(
+                "bytes {start}.. (length {length:?}) lie outside the row group read ({}..{end})",
+                self.offset
+            ))),
+        }
+    }
+}
+
+impl parquet::file::reader::Length for RangeReader {
+    fn len(&self) -> u64 {
+        self.file_len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for RangeReader {
+    type T = bytes::buf::Reader<bytes::Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use bytes::Buf;
+        Ok(self.slice(start, None)?.reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.slice(start, Some(length))
+    }
 }
 
 /// Refuses a Parquet footer length larger than the file. The parquet crate
@@ -206,34 +432,47 @@ fn check_dictionaries(
     md: &parquet::file::metadata::ParquetMetaData,
     read: impl Fn(usize) -> bool,
 ) -> Result<()> {
+    let file = std::sync::Arc::new(bytes.clone());
+    for g in 0..md.num_row_groups() {
+        check_group_dictionaries(&file, md, g, &read)?;
+    }
+    Ok(())
+}
+
+/// [`check_dictionaries`] for row group `g` alone, over any reader of its
+/// bytes.
+fn check_group_dictionaries<R: parquet::file::reader::ChunkReader>(
+    file: &std::sync::Arc<R>,
+    md: &parquet::file::metadata::ParquetMetaData,
+    g: usize,
+    read: &impl Fn(usize) -> bool,
+) -> Result<()> {
     use parquet::basic::Encoding;
     use parquet::column::page::{Page, PageReader};
     use parquet::file::serialized_reader::SerializedPageReader;
-    let file = std::sync::Arc::new(bytes.clone());
-    for (g, rg) in md.row_groups().iter().enumerate() {
-        for (leaf, col) in rg.columns().iter().enumerate() {
-            if !read(leaf) {
-                continue;
-            }
-            let bad = |m: String| {
-                Error::Format(format!(
-                    "not a readable Parquet file: column '{}' of row group {g}: {m}",
-                    col.column_path()
-                ))
+    let rg = md.row_group(g);
+    for (leaf, col) in rg.columns().iter().enumerate() {
+        if !read(leaf) {
+            continue;
+        }
+        let bad = |m: String| {
+            Error::Format(format!(
+                "not a readable Parquet file: column '{}' of row group {g}: {m}",
+                col.column_path()
+            ))
+        };
+        let rows = rg.num_rows().max(0) as usize;
+        let mut pages = SerializedPageReader::new(file.clone(), col, rows, None)
+            .map_err(|e| bad(e.to_string()))?;
+        // Once a dictionary page is read, the rest of the chunk is safe:
+        // usual files stop after their first page.
+        while let Some(page) = pages.get_next_page().map_err(|e| bad(e.to_string()))? {
+            let enc = match page {
+                Page::DictionaryPage { .. } => break,
+                Page::DataPage { encoding, .. } | Page::DataPageV2 { encoding, .. } => encoding,
             };
-            let rows = rg.num_rows().max(0) as usize;
-            let mut pages = SerializedPageReader::new(file.clone(), col, rows, None)
-                .map_err(|e| bad(e.to_string()))?;
-            // Once a dictionary page is read, the rest of the chunk is safe:
-            // usual files stop after their first page.
-            while let Some(page) = pages.get_next_page().map_err(|e| bad(e.to_string()))? {
-                let enc = match page {
-                    Page::DictionaryPage { .. } => break,
-                    Page::DataPage { encoding, .. } | Page::DataPageV2 { encoding, .. } => encoding,
-                };
-                if matches!(enc, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY) {
-                    return Err(bad("a dictionary-encoded page without a dictionary".into()));
-                }
+            if matches!(enc, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY) {
+                return Err(bad("a dictionary-encoded page without a dictionary".into()));
             }
         }
     }

@@ -203,6 +203,9 @@ pub struct CandleInput {
     builder: CandlesBuilder,
     csv: Option<CsvReader>,
     time_column: Option<String>,
+    /// A Parquet file read by row group (parquetRowGroups, then
+    /// appendParquetRowGroup for each).
+    parquet: Option<fxlabel::input::ParquetPlan>,
 }
 
 impl CandleInput {
@@ -212,6 +215,7 @@ impl CandleInput {
             builder: CandlesBuilder::new(),
             csv: None,
             time_column,
+            parquet: None,
         }
     }
 }
@@ -283,6 +287,61 @@ impl CandleInput {
         fxlabel::read_parquet(
             bytes::Bytes::copy_from_slice(bytes),
             self.time_column.as_deref(),
+            &mut self.builder,
+        )
+        .map_err(js_err)
+    }
+
+    /// Starts reading a Parquet file by row group, so that it is never
+    /// held whole: `tail` is the file's last bytes (at least its footer and
+    /// the 8 bytes after it, or the whole file), `fileLength` its size in
+    /// bytes. Returns the `[offset, length]` byte range of each row group,
+    /// in order; append each with `appendParquetRowGroup`.
+    #[wasm_bindgen(js_name = parquetRowGroups, unchecked_return_type = "Array<[number, number]>")]
+    pub fn parquet_row_groups(
+        &mut self,
+        tail: &[u8],
+        #[wasm_bindgen(js_name = fileLength)] file_length: f64,
+    ) -> Result<js_sys::Array, JsValue> {
+        if !(file_length.is_finite()
+            && file_length >= 0.0
+            && file_length.fract() == 0.0
+            && file_length <= 9.0e15)
+        {
+            return Err(param_err(
+                "fileLength",
+                format!("{file_length} is not a file length in bytes"),
+            ));
+        }
+        let plan = fxlabel::input::ParquetPlan::from_tail(
+            tail,
+            file_length as u64,
+            self.time_column.as_deref(),
+        )
+        .map_err(js_err)?;
+        let out = js_sys::Array::new();
+        for (offset, len) in plan.row_groups() {
+            out.push(&js_sys::Array::of2(
+                &JsValue::from_f64(offset as f64),
+                &JsValue::from_f64(len as f64),
+            ));
+        }
+        self.parquet = Some(plan);
+        Ok(out)
+    }
+
+    /// Appends the candles of row group `index` (0-based, in order) of the
+    /// file given to `parquetRowGroups`, from the bytes of its range.
+    #[wasm_bindgen(js_name = appendParquetRowGroup)]
+    pub fn append_parquet_row_group(&mut self, index: u32, bytes: &[u8]) -> Result<(), JsValue> {
+        let plan = self.parquet.as_mut().ok_or_else(|| {
+            js_err(fxlabel::Error::Format(
+                "appendParquetRowGroup before parquetRowGroups".into(),
+            ))
+        })?;
+        plan.read_row_group(
+            index as usize,
+            bytes::Bytes::copy_from_slice(bytes),
             &mut self.builder,
         )
         .map_err(js_err)
