@@ -28,13 +28,9 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Int8Array, RecordBatch, TimestampMillisecondArray,
     UInt32Array,
 };
-use arrow_buffer::{BooleanBufferBuilder, NullBuffer};
+use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression as PqCompression, Encoding, GzipLevel, ZstdLevel};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use crate::pqwrite as pq;
 use std::collections::HashMap;
 use std::io::Write;
 use std::str::FromStr;
@@ -82,18 +78,6 @@ impl FromStr for Compression {
             "gzip" => Compression::Gzip(lvl(6, 0, 9)? as u32),
             "zstd" => Compression::Zstd(lvl(1, 1, 22)? as i32),
             _ => return Err(bad()),
-        })
-    }
-}
-
-impl Compression {
-    fn parquet(self) -> Result<PqCompression> {
-        Ok(match self {
-            Compression::None => PqCompression::UNCOMPRESSED,
-            Compression::Snappy => PqCompression::SNAPPY,
-            Compression::Lz4 => PqCompression::LZ4_RAW,
-            Compression::Gzip(l) => PqCompression::GZIP(GzipLevel::try_new(l)?),
-            Compression::Zstd(l) => PqCompression::ZSTD(ZstdLevel::try_new(l)?),
         })
     }
 }
@@ -178,67 +162,87 @@ fn schema_with_meta(labeler: &Labeler, config: &Config) -> SchemaRef {
     Arc::new(label_schema(&p.sides, p.extras).with_metadata(meta))
 }
 
-/// One side's columns as plain vectors plus one validity bitmap that all
-/// of them share (a row's values are all null or all set), which is much
-/// cheaper than one Arrow builder per column.
+/// One side's columns as plain vectors, with one validity flag per row
+/// that all of them share (a row's values are all null or all set): much
+/// cheaper to fill than one Arrow builder per column.
 struct SideCols {
-    valid: BooleanBufferBuilder,
+    extras: bool,
+    nulls: usize,
+    /// 1 when the row's outcome is known, 0 when it is null.
+    valid: Vec<u8>,
     label: Vec<i8>,
     exit: Vec<u32>,
     ret: Vec<f32>,
-    amb: BooleanBufferBuilder,
+    /// 1 when ambiguous.
+    amb: Vec<u8>,
     mfe: Vec<f32>,
     mae: Vec<f32>,
 }
 
 impl SideCols {
-    fn new(n: usize) -> Self {
+    fn new(n: usize, extras: bool) -> Self {
+        let m = if extras { n } else { 0 };
         SideCols {
-            valid: BooleanBufferBuilder::new(n),
+            extras,
+            nulls: 0,
+            valid: Vec::with_capacity(n),
             label: Vec::with_capacity(n),
             exit: Vec::with_capacity(n),
             ret: Vec::with_capacity(n),
-            amb: BooleanBufferBuilder::new(n),
-            mfe: Vec::with_capacity(n),
-            mae: Vec::with_capacity(n),
+            amb: Vec::with_capacity(n),
+            mfe: Vec::with_capacity(m),
+            mae: Vec::with_capacity(m),
         }
     }
 
-    #[inline]
-    fn push(&mut self, o: Option<Outcome>) {
-        let o = match o {
-            Some(o) => {
-                self.valid.append(true);
-                o
-            }
-            None => {
-                self.valid.append(false);
-                Outcome {
-                    label: 0,
-                    exit_offset: 0,
-                    return_pips: 0.0,
-                    ambiguous: false,
-                    mfe_pips: 0.0,
-                    mae_pips: 0.0,
-                }
-            }
-        };
-        self.label.push(o.label);
-        self.exit.push(o.exit_offset);
-        self.ret.push(o.return_pips);
-        self.amb.append(o.ambiguous);
-        self.mfe.push(o.mfe_pips);
-        self.mae.push(o.mae_pips);
+    fn clear(&mut self) {
+        self.nulls = 0;
+        self.valid.clear();
+        self.label.clear();
+        self.exit.clear();
+        self.ret.clear();
+        self.amb.clear();
+        self.mfe.clear();
+        self.mae.clear();
     }
 
-    fn finish(mut self, extras: bool, out: &mut Vec<ArrayRef>) {
-        let valid = NullBuffer::new(self.valid.finish());
-        let nulls = (valid.null_count() > 0).then_some(valid);
+    #[inline(always)]
+    fn push(&mut self, o: Option<Outcome>) {
+        match o {
+            Some(o) => {
+                self.valid.push(1);
+                self.label.push(o.label);
+                self.exit.push(o.exit_offset);
+                self.ret.push(o.return_pips);
+                self.amb.push(o.ambiguous as u8);
+                if self.extras {
+                    self.mfe.push(o.mfe_pips);
+                    self.mae.push(o.mae_pips);
+                }
+            }
+            None => {
+                self.nulls += 1;
+                self.valid.push(0);
+                self.label.push(0);
+                self.exit.push(0);
+                self.ret.push(0.0);
+                self.amb.push(0);
+                if self.extras {
+                    self.mfe.push(0.0);
+                    self.mae.push(0.0);
+                }
+            }
+        }
+    }
+
+    fn finish(self, extras: bool, out: &mut Vec<ArrayRef>) {
+        let nulls = (self.nulls > 0)
+            .then(|| NullBuffer::new(self.valid.iter().map(|&v| v != 0).collect()));
         out.push(Arc::new(Int8Array::new(self.label.into(), nulls.clone())));
         out.push(Arc::new(UInt32Array::new(self.exit.into(), nulls.clone())));
         out.push(Arc::new(Float32Array::new(self.ret.into(), nulls.clone())));
         out.push(Arc::new(BooleanArray::new(
-            self.amb.finish(),
+            self.amb.iter().map(|&v| v != 0).collect(),
             nulls.clone(),
         )));
         if extras {
@@ -257,8 +261,8 @@ pub fn config_batch(
 ) -> Result<RecordBatch> {
     let n = rows.len();
     let p = labeler.params();
-    let mut long = SideCols::new(n);
-    let mut short = SideCols::new(n);
+    let mut long = SideCols::new(n, p.extras);
+    let mut short = SideCols::new(n, p.extras);
     labeler.for_each_row(config, rows.clone(), |_, l, s| {
         long.push(l);
         short.push(s);
@@ -276,33 +280,215 @@ pub fn config_batch(
     Ok(RecordBatch::try_new(schema, cols)?)
 }
 
-/// Parquet writer properties: per-column encodings and the codec.
-pub fn writer_properties(opts: &EncodeOptions, schema: &Schema) -> Result<WriterProperties> {
-    let mut b = WriterProperties::builder()
-        .set_compression(opts.compression.parquet()?)
-        .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_created_by(format!("fxlabel {}", env!("CARGO_PKG_VERSION")));
-    for f in schema.fields() {
-        let path = ColumnPath::from(f.name().as_str());
-        let name = f.name();
-        if name == "timestamp" || name.ends_with("_exit_offset") {
-            b = b
-                .set_column_dictionary_enabled(path.clone(), false)
-                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
-        }
-    }
-    let kv = schema
-        .metadata()
-        .iter()
-        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-        .collect();
-    Ok(b.set_key_value_metadata(Some(kv)).build())
+enum Sink<W: Write + Send> {
+    Parquet(Box<PqSink<W>>),
+    Arrow(arrow_ipc::writer::FileWriter<W>),
 }
 
-enum Sink<W: Write + Send> {
-    Parquet(ArrowWriter<W>),
-    Arrow(arrow_ipc::writer::FileWriter<W>),
+/// The leaves of the output schema with what each holds.
+fn pq_columns(schema: &Schema) -> Vec<pq::Column> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = f.name().clone();
+            let kind = if name == "timestamp" {
+                pq::Kind::Timestamp
+            } else if name.ends_with("_label") {
+                pq::Kind::Label
+            } else if name.ends_with("_exit_offset") {
+                pq::Kind::ExitOffset
+            } else if name.ends_with("_return_pips") {
+                pq::Kind::Return
+            } else if name.ends_with("_ambiguous") {
+                pq::Kind::Ambiguous
+            } else {
+                pq::Kind::Extra
+            };
+            pq::Column { name, kind }
+        })
+        .collect()
+}
+
+/// Encoded timestamp chunks, one per row group, shared by every config
+/// written with the same codec and row-group size (the column is the same
+/// in every file). Bounded: chunks are only kept while the cache holds
+/// less than [`TS_CACHE_BYTES`].
+#[derive(Debug, Default)]
+pub(crate) struct TsCache {
+    key: Option<(Compression, usize)>,
+    chunks: HashMap<usize, Arc<pq::Chunk>>,
+    bytes: usize,
+}
+
+const TS_CACHE_BYTES: usize = 64 << 20;
+
+fn timestamp_chunk(
+    labeler: &Labeler,
+    rows: std::ops::Range<usize>,
+    opts: (Compression, usize),
+    codec: &mut pq::Codec,
+    scratch: &mut pq::Scratch,
+) -> Result<Arc<pq::Chunk>> {
+    let group = rows.start / opts.1.max(1);
+    let cache = labeler.ts_cache();
+    if let Ok(c) = cache.lock() {
+        if c.key == Some(opts) {
+            if let Some(chunk) = c.chunks.get(&group) {
+                return Ok(chunk.clone());
+            }
+        }
+    }
+    let chunk = Arc::new(pq::timestamp_chunk(
+        &labeler.candles().timestamps()[rows],
+        codec,
+        scratch,
+    )?);
+    if let Ok(mut c) = cache.lock() {
+        if c.key != Some(opts) {
+            *c = TsCache {
+                key: Some(opts),
+                ..TsCache::default()
+            };
+        }
+        if c.bytes + chunk.bytes.len() <= TS_CACHE_BYTES {
+            c.bytes += chunk.bytes.len();
+            c.chunks.insert(group, chunk.clone());
+        }
+    }
+    Ok(chunk)
+}
+
+/// Parquet output: row groups encoded by [`crate::pqwrite`].
+struct PqSink<W: Write + Send> {
+    w: W,
+    codec: pq::Codec,
+    scratch: pq::Scratch,
+    columns: Vec<pq::Column>,
+    part: pq::Part,
+    long: SideCols,
+    short: SideCols,
+    compression: Compression,
+    row_group_size: usize,
+    key_values: Vec<(String, String)>,
+}
+
+impl<W: Write + Send> PqSink<W> {
+    fn new(labeler: &Labeler, schema: &Schema, opts: &EncodeOptions, mut w: W) -> Result<Self> {
+        let rgs = opts.row_group_size.max(1);
+        let n = rgs.min(labeler.candles().len().max(1));
+        let extras = labeler.params().extras;
+        let mut key_values: Vec<(String, String)> = schema
+            .metadata()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        key_values.sort();
+        key_values.push((
+            parquet::arrow::ARROW_SCHEMA_META_KEY.to_string(),
+            parquet::arrow::encode_arrow_schema(schema),
+        ));
+        w.write_all(b"PAR1")
+            .map_err(|e| Error::io("cannot write the Parquet file", e))?;
+        Ok(PqSink {
+            w,
+            codec: pq::Codec::new(opts.compression)?,
+            scratch: pq::Scratch::default(),
+            columns: pq_columns(schema),
+            part: pq::Part {
+                row_groups: Vec::new(),
+                len: 4,
+            },
+            long: SideCols::new(n, extras),
+            short: SideCols::new(n, extras),
+            compression: opts.compression,
+            row_group_size: rgs,
+            key_values,
+        })
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.w
+            .write_all(bytes)
+            .map_err(|e| Error::io("cannot write the Parquet file", e))?;
+        self.part.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Labels and writes the row group of `rows`.
+    fn row_group(&mut self, labeler: &Labeler, config: &Config, rows: std::ops::Range<usize>) -> Result<()> {
+        let p = labeler.params();
+        self.long.clear();
+        self.short.clear();
+        let (long, short) = (&mut self.long, &mut self.short);
+        labeler.for_each_row(config, rows.clone(), |_, l, s| {
+            long.push(l);
+            short.push(s);
+        })?;
+        let start = self.part.len;
+        let mut chunks = Vec::with_capacity(self.columns.len());
+        let ts = timestamp_chunk(
+            labeler,
+            rows.clone(),
+            (self.compression, self.row_group_size),
+            &mut self.codec,
+            &mut self.scratch,
+        )?;
+        chunks.push(pq::ChunkMeta::of(&ts, self.part.len));
+        self.put(&ts.bytes)?;
+        let (target, stop) = (config.target_pips as f32, -(config.stop_pips as f32));
+        for side in [Side::Long, Side::Short] {
+            if !p.sides.contains(&side) {
+                continue;
+            }
+            let cols = if side == Side::Long { &self.long } else { &self.short };
+            let rows_of = pq::SideRows {
+                valid: &cols.valid,
+                nulls: cols.nulls,
+                label: &cols.label,
+                exit: &cols.exit,
+                ret: &cols.ret,
+                amb: &cols.amb,
+                target,
+                stop,
+            };
+            let mut kinds = vec![
+                (pq::Kind::Label, &cols.mfe),
+                (pq::Kind::ExitOffset, &cols.mfe),
+                (pq::Kind::Return, &cols.mfe),
+                (pq::Kind::Ambiguous, &cols.mfe),
+            ];
+            if p.extras {
+                kinds.push((pq::Kind::Extra, &cols.mfe));
+                kinds.push((pq::Kind::Extra, &cols.mae));
+            }
+            let mut encoded = Vec::with_capacity(kinds.len());
+            for (kind, extra) in kinds {
+                encoded.push(pq::side_chunk(kind, &rows_of, extra, &mut self.codec, &mut self.scratch)?);
+            }
+            for c in encoded {
+                chunks.push(pq::ChunkMeta::of(&c, self.part.len));
+                self.put(&c.bytes)?;
+            }
+        }
+        self.part.row_groups.push(pq::RowGroupMeta {
+            rows: rows.len() as u64,
+            offset: start,
+            chunks,
+        });
+        Ok(())
+    }
+
+    fn footer(&mut self) -> Result<()> {
+        let footer = pq::file_footer(
+            &self.columns,
+            std::slice::from_ref(&self.part),
+            &self.key_values,
+            &format!("fxlabel {}", env!("CARGO_PKG_VERSION")),
+            self.compression,
+        )?;
+        self.put(&footer)
+    }
 }
 
 /// Writes one config's file step by step, so that a host can take the
@@ -327,6 +513,7 @@ pub struct ConfigWriter<W: Write + Send> {
     config: Config,
     schema: SchemaRef,
     next_row: usize,
+    done: bool,
     sink: Option<Sink<W>>,
 }
 
@@ -335,49 +522,48 @@ impl<W: Write + Send> ConfigWriter<W> {
     pub fn new(labeler: &Labeler, config: &Config, opts: &EncodeOptions, w: W) -> Result<Self> {
         let schema = schema_with_meta(labeler, config);
         let sink = match opts.format {
-            Format::Parquet => {
-                let props = writer_properties(opts, &schema)?;
-                Sink::Parquet(ArrowWriter::try_new(w, schema.clone(), Some(props))?)
-            }
+            Format::Parquet => Sink::Parquet(Box::new(PqSink::new(labeler, &schema, opts, w)?)),
             Format::Arrow => Sink::Arrow(arrow_ipc::writer::FileWriter::try_new(w, &schema)?),
         };
         Ok(ConfigWriter {
             config: *config,
             schema,
             next_row: 0,
+            done: false,
             sink: Some(sink),
         })
     }
 
-    /// Labels and writes the next [`BATCH_ROWS`] rows (the file's footer
-    /// after the last ones). Returns false once the file is complete.
+    /// Labels and writes the next rows: a row group for Parquet,
+    /// [`BATCH_ROWS`] for Arrow IPC (the file's footer after the last
+    /// ones). Returns false once the file is complete.
     pub fn step(&mut self, labeler: &Labeler) -> Result<bool> {
         let n = labeler.candles().len();
         let Some(sink) = self.sink.as_mut() else {
             return Ok(false);
         };
         if self.next_row >= n {
-            match sink {
-                Sink::Parquet(w) => {
-                    w.finish()?;
-                    w.sync()
-                        .map_err(|e| Error::io("cannot flush the Parquet writer", e))?;
+            if !self.done {
+                self.done = true;
+                match sink {
+                    Sink::Parquet(w) => w.footer()?,
+                    Sink::Arrow(w) => w.finish()?,
                 }
-                Sink::Arrow(w) => w.finish()?,
             }
             return Ok(false);
         }
-        let rows = self.next_row..(self.next_row + BATCH_ROWS).min(n);
-        self.next_row = rows.end;
-        let batch = config_batch(labeler, &self.config, rows, self.schema.clone())?;
         match sink {
             Sink::Parquet(w) => {
-                w.write(&batch)?;
-                // Hand over whatever complete row groups were encoded.
-                w.sync()
-                    .map_err(|e| Error::io("cannot flush the Parquet writer", e))?;
+                let rows = self.next_row..(self.next_row + w.row_group_size).min(n);
+                self.next_row = rows.end;
+                w.row_group(labeler, &self.config, rows)?;
             }
-            Sink::Arrow(w) => w.write(&batch)?,
+            Sink::Arrow(w) => {
+                let rows = self.next_row..(self.next_row + BATCH_ROWS).min(n);
+                self.next_row = rows.end;
+                let batch = config_batch(labeler, &self.config, rows, self.schema.clone())?;
+                w.write(&batch)?;
+            }
         }
         Ok(true)
     }
@@ -385,19 +571,16 @@ impl<W: Write + Send> ConfigWriter<W> {
     /// The sink, to drain what has been written so far.
     pub fn sink_mut(&mut self) -> Option<&mut W> {
         match self.sink.as_mut()? {
-            Sink::Parquet(w) => Some(w.inner_mut()),
+            Sink::Parquet(w) => Some(&mut w.w),
             Sink::Arrow(w) => Some(w.get_mut()),
         }
     }
 
     /// Writes everything left and returns the sink.
     pub fn finish(mut self, labeler: &Labeler) -> Result<W> {
-        // Every batch, but not the footer: `into_inner` writes that.
-        while self.next_row < labeler.candles().len() {
-            self.step(labeler)?;
-        }
+        while self.step(labeler)? {}
         match self.sink.take() {
-            Some(Sink::Parquet(w)) => Ok(w.into_inner()?),
+            Some(Sink::Parquet(w)) => Ok(w.w),
             Some(Sink::Arrow(w)) => Ok(w.into_inner()?),
             None => Err(Error::Format("the writer was already finished".into())),
         }

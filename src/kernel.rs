@@ -135,6 +135,8 @@ pub struct Labeler {
     down: Touches,
     /// Next-greater-high and next-smaller-low chains (extras only).
     chains: Option<(Vec<u32>, Vec<u32>)>,
+    /// Encoded timestamp chunks shared by every config's file.
+    ts_cache: std::sync::Mutex<crate::encode::TsCache>,
 }
 
 impl Labeler {
@@ -179,7 +181,12 @@ impl Labeler {
             up,
             down,
             chains,
+            ts_cache: Default::default(),
         })
+    }
+
+    pub(crate) fn ts_cache(&self) -> &std::sync::Mutex<crate::encode::TsCache> {
+        &self.ts_cache
     }
 
     /// The candles being labeled.

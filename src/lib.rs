@@ -29,6 +29,7 @@ pub mod input;
 pub mod kernel;
 pub mod meta;
 pub mod output;
+pub mod pqwrite;
 #[cfg(feature = "cli")]
 pub mod store;
 pub mod synth;
@@ -40,7 +41,7 @@ pub use encode::{
 };
 pub use error::{Error, Result};
 pub use grid::{Config, Format, HorizonUnit, Params, Settings, Side, Tie, ValidParams};
-pub use input::{parse_datetime_ms, read_parquet, CsvReader};
+pub use input::{parse_datetime_ms, read_parquet, CsvReader, ParquetPlan};
 pub use kernel::{Labeler, Outcome};
 pub use meta::{FileMeta, FORMAT_VERSION};
 pub use output::{
