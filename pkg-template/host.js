@@ -284,10 +284,19 @@ export function createHost(wasm, defaultStore, platform = {}) {
       source = { bytes: typeof candles === "string" ? new TextEncoder().encode(candles) : candles };
     }
 
+    // Worker threads (Node, a re-readable input, a folder store): this
+    // thread then only plans the run. Its labeler keeps no candles (they
+    // are validated and fingerprinted as they pass), so memory holds the
+    // workers' copies and nothing more.
+    const workers = Math.max(1, Math.floor(host.workers ?? 1));
+    const store = host.returnTables ? null : (host.store ?? defaultStore(host));
+    const pooled = workers > 1 && !!runPool && !!source && !!store?.dir;
+
     // 1. Input and parameters: every error is thrown here, before the
     //    store is looked at.
     const input = call(() => new wasm.CandleInput(host.timeColumn ?? undefined));
     try {
+      if (pooled) call(() => input.keep(0, 0, wasmOptions));
       await feed(input, candles);
     } catch (err) {
       if (!poisoned) input.free(); // after a trap the instance is dead anyway
@@ -296,7 +305,6 @@ export function createHost(wasm, defaultStore, platform = {}) {
     // finish() consumes the input, whether it succeeds or throws.
     const labeler = call(() => input.finish(wasmOptions));
     let release = null; // the store's lock, once taken
-    let freed = false; // the labeler, when handed over to a worker pool
     try {
       const keys = call(() => labeler.configs());
       const total = keys.length;
@@ -315,7 +323,6 @@ export function createHost(wasm, defaultStore, platform = {}) {
 
       // 2. Resume plan, decided before anything is changed: a mismatching
       //    file stops the run here unless overwrite.
-      const store = host.store ?? defaultStore(host);
       // One run per folder: a second run stops here with a clear message
       // instead of writing the same configs (and removing this run's
       // temporary files as stale).
@@ -344,32 +351,56 @@ export function createHost(wasm, defaultStore, platform = {}) {
       const skipped = [];
       let bytesWritten = 0;
       let cancelled = false;
-      const workers = Math.max(1, Math.floor(host.workers ?? 1));
       const todo = keys.filter((k) => !skip.has(k));
-      if (workers > 1 && todo.length > 1 && runPool && source && store.dir) {
-        // Worker threads, each with its own labeler: this thread's copy is
-        // freed first so that memory holds `workers` copies, not one more.
+      if (pooled) {
         let done = 0;
         for (const key of keys.filter((k) => skip.has(k))) {
           skipped.push(store.location?.(fileName(key)) ?? fileName(key));
           progress({ done: ++done, total, key, skipped: true, elapsedMs: Date.now() - t0, bytes: 0 });
         }
         const rows = labeler.rows;
-        labeler.free();
-        freed = true;
-        await runPool(source, {
-          wasmOptions,
-          timeColumn: host.timeColumn,
-          dir: store.dir,
-          keys: todo,
-          workers,
-          onWritten(key, where, bytes) {
-            written.push(where);
-            bytesWritten += bytes;
-            progress({ done: ++done, total, key, skipped: false, elapsedMs: Date.now() - t0, bytes });
-          },
-        });
-        return { written, skipped, bytes: bytesWritten, rows, elapsedMs: Date.now() - t0 };
+        // By rows when the output is Parquet and the input spans two row
+        // groups or more: each worker keeps only its rows' candles. Else
+        // by configs, each worker with the whole input.
+        const groupRows = Math.max(1, Math.floor(wasmOptions.rowGroupSize ?? 2 ** 20));
+        const groups = Math.ceil(rows / groupRows);
+        const n = Math.min(workers, groups);
+        let shards = null;
+        if (labeler.extension === "parquet" && n >= 2) {
+          shards = [];
+          for (let k = 0; k < n; k++) {
+            const a = Math.floor((groups * k) / n) * groupRows;
+            const b = k === n - 1 ? rows : Math.floor((groups * (k + 1)) / n) * groupRows;
+            shards.push([a, b]);
+          }
+          log(`${n} workers, ${shards.map(([a, b]) => `rows ${a}-${b - 1}`).join(", ")}`);
+        } else {
+          log(`${Math.min(workers, todo.length)} workers, each with the whole input`);
+        }
+        if (todo.length > 0) {
+          const r = await runPool(source, {
+            wasmOptions,
+            timeColumn: host.timeColumn,
+            dir: store.dir,
+            keys: todo,
+            workers,
+            shards,
+            save: (key, pieces) => saveStream(store, key, fileName(key), pieces),
+            footer: (key, parts) => call(() => labeler.footer(key, parts)),
+            shouldStop: () => !!host.signal?.aborted,
+            onWritten(key, where, bytes) {
+              written.push(where);
+              bytesWritten += bytes;
+              progress({ done: ++done, total, key, skipped: false, elapsedMs: Date.now() - t0, bytes });
+            },
+          });
+          if (r?.cancelled) {
+            cancelled = true;
+            log(`cancelled after ${done}/${total} configs`);
+          }
+        }
+        const summary = { written, skipped, bytes: bytesWritten, rows, elapsedMs: Date.now() - t0 };
+        return cancelled ? { ...summary, cancelled } : summary;
       }
       if (workers > 1 && todo.length > 1) log(`workers: ${workers} needs Node and a file path or bytes as input; labeling on one thread`);
       for (let i = 0; i < total; i++) {
@@ -410,7 +441,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
       return cancelled ? { ...summary, cancelled } : summary;
     } finally {
       await release?.();
-      if (!poisoned && !freed) labeler.free();
+      if (!poisoned) labeler.free();
     }
   }
 
@@ -420,10 +451,11 @@ export function createHost(wasm, defaultStore, platform = {}) {
     return tableFromIPC(call(() => wasm.toIpcStream(bytes)));
   }
 
-  /** Feeds candles and finishes them into a labeler (pool workers). */
-  async function openLabeler(candles, wasmOptions, timeColumn) {
+  /** Feeds candles and finishes them into a labeler (pool workers); `keep`: [start, end) rows to keep. */
+  async function openLabeler(candles, wasmOptions, timeColumn, keep) {
     const input = call(() => new wasm.CandleInput(timeColumn));
     try {
+      if (keep) call(() => input.keep(keep[0], keep[1], wasmOptions));
       await feed(input, candles);
     } catch (err) {
       if (!poisoned) input.free();

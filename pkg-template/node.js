@@ -236,7 +236,8 @@ export function fsStore(dir = DEFAULT_DIR) {
     async writeStream(name, pieces) {
       return commit(name, async (fh) => {
         let n = 0;
-        for (let p; (p = pieces.next()) !== undefined; ) {
+        // `pieces.next()` may return a promise (the pool's joined parts).
+        for (let p; (p = await pieces.next()) !== undefined; ) {
           // One write call may write less than asked (disk full, a file
           // size limit): write the rest, which then fails with the cause,
           // instead of renaming a short file (found by

@@ -1,31 +1,63 @@
-// One worker of the Node pool (pool.js): builds its own labeler over the
-// run's input, then writes the configs the main thread hands it, one at a
-// time, streaming each file to disk under a temporary name.
+// One worker of the Node pool (pool.js). With a `shard` [start, end), it
+// keeps only the candles of those rows (and the longest window after them)
+// and sends its part of each config's file to the main thread, piece by
+// piece (transferred, not copied), then what the part holds for the
+// footer. Without, it holds the whole input and writes whole files itself,
+// streaming each to disk under a temporary name.
 import { parentPort, workerData } from "node:worker_threads";
 import { openLabeler, openPath, fsStore } from "./node.js";
 
-const { path, shared, wasmOptions, timeColumn, dir } = workerData;
+const { path, shared, wasmOptions, timeColumn, dir, shard } = workerData;
 const store = fsStore(dir);
 let labeler;
 try {
   const candles = shared ? new Uint8Array(shared) : openPath(path);
-  labeler = await openLabeler(candles, wasmOptions, timeColumn ?? undefined);
+  labeler = await openLabeler(candles, wasmOptions, timeColumn ?? undefined, shard ?? undefined);
   parentPort.postMessage({ ready: true });
 } catch (err) {
   parentPort.postMessage({ error: { message: err.message, kind: err.kind ?? "io" } });
 }
 
-parentPort.on("message", async ({ key, stop }) => {
-  if (stop) {
-    labeler?.free();
-    parentPort.close();
-    return;
+// Configs are handled one at a time, in the order they arrive.
+const queue = [];
+let busy = false;
+
+async function pump() {
+  if (busy) return;
+  busy = true;
+  while (queue.length > 0) {
+    const { key, stop } = queue.shift();
+    if (stop) {
+      labeler?.free();
+      parentPort.close();
+      return;
+    }
+    try {
+      if (shard) sendPart(key);
+      else {
+        const name = labeler.fileName(key);
+        const { path: where, bytes } = await store.writeStream(name, labeler.stream(key));
+        parentPort.postMessage({ key, path: where, bytes });
+      }
+    } catch (err) {
+      parentPort.postMessage({ key, error: { message: `${key}: ${err.message}`, kind: err.kind ?? "io" } });
+    }
   }
+  busy = false;
+}
+
+function sendPart(key) {
+  const stream = labeler.streamPart(key);
   try {
-    const name = labeler.fileName(key);
-    const { path: where, bytes } = await store.writeStream(name, labeler.stream(key));
-    parentPort.postMessage({ key, path: where, bytes });
-  } catch (err) {
-    parentPort.postMessage({ key, error: { message: `${key}: ${err.message}`, kind: err.kind ?? "io" } });
+    for (let piece; (piece = stream.next()) !== undefined; ) parentPort.postMessage({ key, piece }, [piece.buffer]);
+    const part = stream.part();
+    parentPort.postMessage({ key, part }, [part.buffer]);
+  } finally {
+    stream.free();
   }
+}
+
+parentPort.on("message", (m) => {
+  queue.push(m);
+  pump();
 });

@@ -1,30 +1,54 @@
 // Node worker pool: the configs of one run shared out to worker_threads,
-// each with its own wasm instance and labeler, taking keys from one queue.
+// each with its own wasm instance.
 //
 // wasm threads are not available on stable Rust, so wasm memories cannot be
-// shared: every worker holds its own copy of the candles and the shared
-// tables (~56 bytes per candle). The input itself crosses once, as a file
-// path that each worker reads, or as bytes in one SharedArrayBuffer. Each
-// worker holds at most one config's output at a time, and the run's lock,
-// resume plan and stale-file cleanup stay with the main thread.
+// shared. Two ways to share the work:
+//
+// - by rows (`shards`, Parquet output, inputs of two row groups or more):
+//   worker k keeps only the candles of its rows (plus the longest window
+//   after them) and writes its part of *every* config's file, row group by
+//   row group; this thread joins the parts in row order into the temporary
+//   file, closes it with the footer made by the planning labeler, and
+//   renames it. Memory: one copy of the candles and tables in all, split
+//   between the workers; the shared work is split too.
+// - by configs (Arrow output, or a single row group): each worker holds
+//   the whole input and writes whole files, taking keys from one queue.
+//
+// The input crosses once, as a file path each worker reads (Parquet by row
+// group, CSV streamed), or as bytes in one SharedArrayBuffer. The run's
+// lock, resume plan and stale-file cleanup stay with the main thread, and
+// files keep their temporary name until complete.
 import { Worker } from "node:worker_threads";
 
 /**
  * Labels `keys` into `dir` with `workers` threads.
  * @param {{path?: string, bytes?: Uint8Array}} source the input, re-readable
- * @param {object} o {wasmOptions, timeColumn, dir, keys, workers, onWritten(key, path, bytes)}
- * @returns {Promise<void>} resolves when every key is written; rejects with
- *   the first error once the configs in flight are done (no temporary file
- *   is left behind)
+ * @param {object} o {wasmOptions, timeColumn, dir, keys, workers, onWritten(key, path, bytes),
+ *   shards?: [start, end][] (row ranges, one worker each), save?(key, pieces) -> {path, bytes}
+ *   (writes an async piece source to the store), footer?(key, parts) -> Uint8Array,
+ *   shouldStop?() -> boolean (checked before each config is handed out)}
+ * @returns {Promise<{cancelled: boolean}>} resolves when every key is written (or the run
+ *   was stopped between configs); rejects with the first error once the configs in flight
+ *   are done (no temporary file is left behind)
  */
-export function runPool(source, { wasmOptions, timeColumn, dir, keys, workers, onWritten }) {
+export function runPool(source, o) {
+  return o.shards ? runShards(source, o) : runConfigs(source, o);
+}
+
+function spawn(source, shared, o, extra) {
+  return new Worker(new URL("./pool-worker.js", import.meta.url), {
+    workerData: { path: source.path ?? null, shared, wasmOptions: o.wasmOptions, timeColumn: o.timeColumn ?? null, dir: o.dir, ...extra },
+  });
+}
+
+function runConfigs(source, { wasmOptions, timeColumn, dir, keys, workers, onWritten, shouldStop }) {
   const shared = source.bytes ? toShared(source.bytes) : null;
   const queue = [...keys];
   const n = Math.max(1, Math.min(workers, queue.length));
-  const pool = [];
   return new Promise((resolve, reject) => {
     let live = n;
     let error = null;
+    let cancelled = false;
     // On the first error no more keys are handed out, but the configs in
     // flight are finished (or fail cleanly): killing a worker mid-write
     // would leave its temporary file behind.
@@ -32,15 +56,13 @@ export function runPool(source, { wasmOptions, timeColumn, dir, keys, workers, o
       error ??= err;
     };
     const next = (w) => {
-      const key = error ? undefined : queue.shift();
+      if (!error && queue.length > 0 && shouldStop?.()) cancelled = true;
+      const key = error || cancelled ? undefined : queue.shift();
       if (key === undefined) w.postMessage({ stop: true });
       else w.postMessage({ key });
     };
     for (let i = 0; i < n; i++) {
-      const w = new Worker(new URL("./pool-worker.js", import.meta.url), {
-        workerData: { path: source.path ?? null, shared, wasmOptions, timeColumn: timeColumn ?? null, dir },
-      });
-      pool.push(w);
+      const w = spawn(source, shared, { wasmOptions, timeColumn, dir }, { shard: null });
       w.on("message", (m) => {
         if (m.error) fail(Object.assign(new Error(m.error.message), m.error));
         else if (m.key) onWritten(m.key, m.path, m.bytes);
@@ -51,9 +73,117 @@ export function runPool(source, { wasmOptions, timeColumn, dir, keys, workers, o
         if (code !== 0) fail(new Error(`a labeling worker exited with code ${code}`));
         if (--live > 0) return;
         if (error) reject(error);
-        else resolve();
+        else resolve({ cancelled });
       });
     }
+  });
+}
+
+// Configs handed to every worker ahead of the one being written, so that
+// no worker waits for this thread between configs.
+const AHEAD = 2;
+
+function runShards(source, { wasmOptions, timeColumn, dir, keys, shards, onWritten, save, footer, shouldStop }) {
+  const shared = source.bytes ? toShared(source.bytes) : null;
+  const queue = [...keys];
+  const W = shards.length;
+  // key -> {parts: [{pieces, done, part}], wake}
+  const live = new Map();
+  return new Promise((resolve, reject) => {
+    let error = null;
+    let cancelled = false;
+    let ready = 0;
+    let exited = 0;
+    let settled = false;
+    const pool = [];
+    const fail = (err) => {
+      error ??= err;
+      for (const s of live.values()) s.wake?.();
+    };
+    const finish = () => {
+      if (settled || live.size > 0 || (queue.length > 0 && !error && !cancelled)) return;
+      settled = true;
+      for (const w of pool) w.postMessage({ stop: true });
+    };
+    const dispatch = () => {
+      while (!error && ready === W && live.size < AHEAD && queue.length > 0) {
+        if (shouldStop?.()) {
+          cancelled = true;
+          break;
+        }
+        const key = queue.shift();
+        const state = { parts: shards.map(() => ({ pieces: [], done: false, part: null })), wake: null };
+        live.set(key, state);
+        for (const w of pool) w.postMessage({ key });
+        write(key, state);
+      }
+      finish();
+    };
+    // The file's pieces in row order: part 0 as it arrives, later parts
+    // (buffered meanwhile) after it, then the footer.
+    async function* pieces(key, state) {
+      for (const p of state.parts) {
+        for (;;) {
+          if (error) throw error;
+          if (p.pieces.length > 0) yield p.pieces.shift();
+          else if (p.done) break;
+          else await new Promise((r) => (state.wake = r));
+        }
+      }
+      yield footer(key, state.parts.map((p) => p.part));
+    }
+    async function write(key, state) {
+      try {
+        const it = pieces(key, state);
+        const r = await save(key, { next: async () => (await it.next()).value });
+        onWritten(key, r.path, r.bytes);
+      } catch (err) {
+        fail(err);
+      } finally {
+        live.delete(key);
+        // Pieces of parts still arriving for this key are dropped.
+        dispatch();
+      }
+    }
+    shards.forEach(([start, end], k) => {
+      const w = spawn(source, shared, { wasmOptions, timeColumn, dir }, { shard: [start, end] });
+      pool.push(w);
+      w.on("message", (m) => {
+        if (m.ready) {
+          ready += 1;
+          return dispatch();
+        }
+        if (m.error) {
+          fail(Object.assign(new Error(m.error.message), m.error));
+          if (!m.key) finish();
+          return;
+        }
+        const state = live.get(m.key);
+        if (!state) return;
+        const p = state.parts[k];
+        if (m.piece) p.pieces.push(m.piece);
+        if (m.part) {
+          p.part = m.part;
+          p.done = true;
+        }
+        state.wake?.();
+        state.wake = null;
+      });
+      w.on("error", (err) => {
+        fail(err);
+        finish();
+      });
+      w.on("exit", (code) => {
+        if (code !== 0 && !settled) fail(new Error(`a labeling worker exited with code ${code}`));
+        if (!settled) {
+          // A worker gone early: stop the others once nothing is in flight.
+          finish();
+        }
+        if (++exited < W) return;
+        if (error) reject(error);
+        else resolve({ cancelled });
+      });
+    });
   });
 }
 

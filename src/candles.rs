@@ -29,6 +29,11 @@ pub struct Candles {
     pub(crate) low: Vec<f64>,
     pub(crate) close: Vec<f64>,
     fingerprint: Fingerprint,
+    /// Index, in the whole input, of the first row kept.
+    base: usize,
+    /// Rows to label (from the first kept row); the kept rows after them
+    /// only complete their windows. See [`CandlesBuilder::keep`].
+    output: usize,
 }
 
 impl Candles {
@@ -45,9 +50,25 @@ impl Candles {
         b.finish()
     }
 
-    /// Number of rows.
+    /// Number of rows kept (the whole input unless a
+    /// [`CandlesBuilder::keep`] range was set).
     pub fn len(&self) -> usize {
         self.ts.len()
+    }
+
+    /// Index, in the whole input, of the first row kept.
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
+    /// Rows to label, starting at the first kept row.
+    pub fn output_rows(&self) -> usize {
+        self.output
+    }
+
+    /// Rows of the whole input.
+    pub fn total_rows(&self) -> usize {
+        self.fingerprint.rows as usize
     }
 
     /// Always false: empty input is rejected.
@@ -120,6 +141,26 @@ fn avalanche(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// How far past the last labeled row a worker must keep candles: the
+/// longest window of the grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Span {
+    /// Clock time, in milliseconds.
+    Millis(i64),
+    /// A count of bars.
+    Bars(u64),
+}
+
+/// The rows a builder keeps (see [`CandlesBuilder::keep`]).
+#[derive(Debug, Clone, Copy)]
+struct Keep {
+    start: usize,
+    end: usize,
+    span: Span,
+    /// Set at row `end - 1`: keep rows up to this timestamp / index.
+    until: Option<Span>,
+}
+
 /// Accumulates candles chunk by chunk, validating each row as it comes.
 #[derive(Debug, Clone)]
 pub struct CandlesBuilder {
@@ -128,6 +169,11 @@ pub struct CandlesBuilder {
     low: Vec<f64>,
     close: Vec<f64>,
     hashes: [WordHash; 5],
+    /// Rows accepted (kept or not).
+    rows: usize,
+    first_ts: i64,
+    last_ts: Option<i64>,
+    keep: Option<Keep>,
 }
 
 impl Default for CandlesBuilder {
@@ -145,21 +191,86 @@ impl CandlesBuilder {
             low: Vec::new(),
             close: Vec::new(),
             hashes: [WordHash::new(); 5],
+            rows: 0,
+            first_ts: 0,
+            last_ts: None,
+            keep: None,
         }
     }
 
-    /// Rows accepted so far.
+    /// Keeps only the rows a worker labeling rows `start..end` of the
+    /// input needs: those rows, then the rows of the last one's longest
+    /// window (`span`). Every row is still validated and fingerprinted.
+    /// `start == end` keeps nothing: enough to plan a run (configs, file
+    /// names, the resume check and the footer of a file made in parts).
+    /// Call it before the first row.
+    ///
+    /// ```
+    /// use fxlabel::{CandlesBuilder, candles::Span};
+    /// let mut b = CandlesBuilder::new();
+    /// b.keep(2, 4, Span::Bars(1));
+    /// for i in 0..10 {
+    ///     b.push(i * 60_000, 1.1, 1.1, 1.1, 1.1).unwrap();
+    /// }
+    /// let c = b.finish().unwrap();
+    /// assert_eq!((c.base(), c.output_rows(), c.len(), c.total_rows()), (2, 2, 3, 10));
+    /// ```
+    pub fn keep(&mut self, start: usize, end: usize, span: Span) {
+        self.keep = Some(Keep {
+            start,
+            end: end.max(start),
+            span,
+            until: None,
+        });
+    }
+
+    /// Whether row `row` (timestamp `ts`) is kept.
+    #[inline]
+    fn kept(&mut self, row: usize, ts: i64) -> bool {
+        let Some(k) = self.keep.as_mut() else {
+            return true;
+        };
+        if row < k.start {
+            return false;
+        }
+        if row < k.end {
+            if row + 1 == k.end {
+                k.until = Some(match k.span {
+                    Span::Millis(ms) => Span::Millis(ts.saturating_add(ms)),
+                    Span::Bars(b) => Span::Bars((row as u64).saturating_add(b)),
+                });
+            }
+            return true;
+        }
+        match k.until {
+            Some(Span::Millis(t)) => ts <= t,
+            Some(Span::Bars(r)) => row as u64 <= r,
+            None => false,
+        }
+    }
+
+    /// Rows accepted so far (kept or not).
     pub fn len(&self) -> usize {
-        self.ts.len()
+        self.rows
     }
 
     /// True when no row was accepted yet.
     pub fn is_empty(&self) -> bool {
-        self.ts.is_empty()
+        self.rows == 0
     }
 
-    /// Reserves room for `additional` more rows.
+    /// Reserves room for `additional` more rows (only as many as a
+    /// [`CandlesBuilder::keep`] range can keep).
     pub fn reserve(&mut self, additional: usize) {
+        let additional = match self.keep {
+            None => additional,
+            Some(k) => {
+                let left = k.end.saturating_sub(self.rows.max(k.start));
+                let before = k.start.saturating_sub(self.rows);
+                let tail = if k.end > k.start { 4096 } else { 0 };
+                additional.saturating_sub(before).min(left + tail)
+            }
+        };
         self.ts.reserve(additional);
         self.high.reserve(additional);
         self.low.reserve(additional);
@@ -169,8 +280,8 @@ impl CandlesBuilder {
     /// Appends one row, or reports why it is invalid (the row is then not
     /// added, and the builder should be dropped).
     pub fn push(&mut self, ts: i64, open: f64, high: f64, low: f64, close: f64) -> Result<()> {
-        let row = self.ts.len();
-        if let Some(&prev) = self.ts.last() {
+        let row = self.rows;
+        if let Some(prev) = self.last_ts {
             if ts <= prev {
                 let what = if ts == prev {
                     "duplicate"
@@ -224,10 +335,17 @@ impl CandlesBuilder {
         self.hashes[2].add(high.to_bits());
         self.hashes[3].add(low.to_bits());
         self.hashes[4].add(close.to_bits());
-        self.ts.push(ts);
-        self.high.push(high);
-        self.low.push(low);
-        self.close.push(close);
+        if row == 0 {
+            self.first_ts = ts;
+        }
+        self.rows += 1;
+        self.last_ts = Some(ts);
+        if self.kept(row, ts) {
+            self.ts.push(ts);
+            self.high.push(high);
+            self.low.push(low);
+            self.close.push(close);
+        }
         Ok(())
     }
 
@@ -264,10 +382,10 @@ impl CandlesBuilder {
 
     /// Finishes the input; an empty input is an error.
     pub fn finish(self) -> Result<Candles> {
-        let n = self.ts.len();
-        if n == 0 {
+        let n = self.rows;
+        let Some(last_ts) = self.last_ts.filter(|_| n > 0) else {
             return Err(Error::input(None, "timestamp", "the input has no rows"));
-        }
+        };
         let mut h = WordHash::new();
         for c in &self.hashes {
             h.add(c.0);
@@ -275,9 +393,13 @@ impl CandlesBuilder {
         h.add(n as u64);
         let fingerprint = Fingerprint {
             rows: n as u64,
-            first_ts: self.ts[0],
-            last_ts: self.ts[n - 1],
+            first_ts: self.first_ts,
+            last_ts,
             hash: format!("{:016x}", avalanche(h.0)),
+        };
+        let (base, output) = match self.keep {
+            None => (0, n),
+            Some(k) => (k.start.min(n), k.end.min(n).saturating_sub(k.start)),
         };
         let mut c = Candles {
             ts: self.ts,
@@ -285,6 +407,8 @@ impl CandlesBuilder {
             low: self.low,
             close: self.close,
             fingerprint,
+            base,
+            output,
         };
         c.ts.shrink_to_fit();
         c.high.shrink_to_fit();

@@ -373,23 +373,66 @@ struct PqSink<W: Write + Send> {
     key_values: Vec<(String, String)>,
 }
 
+/// The footer's key-value metadata: the file's own pairs, then the Arrow
+/// schema as the arrow-rs and pyarrow writers store it.
+fn key_values(schema: &Schema) -> Vec<(String, String)> {
+    let mut kv: Vec<(String, String)> = schema
+        .metadata()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    kv.sort();
+    kv.push((
+        parquet::arrow::ARROW_SCHEMA_META_KEY.to_string(),
+        parquet::arrow::encode_arrow_schema(schema),
+    ));
+    kv
+}
+
+/// The footer of `config`'s Parquet file made of `parts` (in row order,
+/// together covering the whole input), written by labelers over row
+/// ranges of the same input with [`ConfigWriter::new_part`]. Any labeler
+/// of the same input and parameters can make it, one that keeps no rows
+/// included.
+pub fn file_footer(
+    labeler: &Labeler,
+    config: &Config,
+    opts: &EncodeOptions,
+    parts: &[pq::Part],
+) -> Result<Vec<u8>> {
+    let rows: u64 = parts.iter().map(pq::Part::rows).sum();
+    let total = labeler.candles().total_rows() as u64;
+    if rows != total {
+        return Err(Error::Format(format!(
+            "the parts of {} cover {rows} rows, the input has {total}",
+            config.key()
+        )));
+    }
+    let schema = schema_with_meta(labeler, config);
+    pq::file_footer(
+        &pq_columns(&schema),
+        parts,
+        &key_values(&schema),
+        &created_by(),
+        opts.compression,
+    )
+}
+
+fn created_by() -> String {
+    format!("fxlabel {}", env!("CARGO_PKG_VERSION"))
+}
+
 impl<W: Write + Send> PqSink<W> {
     fn new(labeler: &Labeler, schema: &Schema, opts: &EncodeOptions, mut w: W) -> Result<Self> {
         let rgs = opts.row_group_size.max(1);
-        let n = rgs.min(labeler.candles().len().max(1));
+        let n = rgs.min(labeler.rows().max(1));
         let extras = labeler.params().extras;
-        let mut key_values: Vec<(String, String)> = schema
-            .metadata()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        key_values.sort();
-        key_values.push((
-            parquet::arrow::ARROW_SCHEMA_META_KEY.to_string(),
-            parquet::arrow::encode_arrow_schema(schema),
-        ));
-        w.write_all(b"PAR1")
-            .map_err(|e| Error::io("cannot write the Parquet file", e))?;
+        // The file's leading magic belongs to the part at the input's start.
+        let first = labeler.candles().base() == 0;
+        if first {
+            w.write_all(b"PAR1")
+                .map_err(|e| Error::io("cannot write the Parquet file", e))?;
+        }
         Ok(PqSink {
             w,
             codec: pq::Codec::new(opts.compression)?,
@@ -397,13 +440,13 @@ impl<W: Write + Send> PqSink<W> {
             columns: pq_columns(schema),
             part: pq::Part {
                 row_groups: Vec::new(),
-                len: 4,
+                len: if first { 4 } else { 0 },
             },
             long: SideCols::new(n, extras),
             short: SideCols::new(n, extras),
             compression: opts.compression,
             row_group_size: rgs,
-            key_values,
+            key_values: key_values(schema),
         })
     }
 
@@ -484,7 +527,7 @@ impl<W: Write + Send> PqSink<W> {
             &self.columns,
             std::slice::from_ref(&self.part),
             &self.key_values,
-            &format!("fxlabel {}", env!("CARGO_PKG_VERSION")),
+            &created_by(),
             self.compression,
         )?;
         self.put(&footer)
@@ -514,6 +557,8 @@ pub struct ConfigWriter<W: Write + Send> {
     schema: SchemaRef,
     next_row: usize,
     done: bool,
+    /// Writing a part of a file (no footer): see [`ConfigWriter::new_part`].
+    part: bool,
     sink: Option<Sink<W>>,
 }
 
@@ -530,15 +575,41 @@ impl<W: Write + Send> ConfigWriter<W> {
             schema,
             next_row: 0,
             done: false,
+            part: false,
             sink: Some(sink),
         })
+    }
+
+    /// Starts `config`'s *part* for the rows `labeler` labels (its candles
+    /// were built with [`crate::CandlesBuilder::keep`]): whole row groups
+    /// and no footer. The part at the input's start holds the file's
+    /// leading magic. Parts are joined in row order and closed with
+    /// [`file_footer`]; [`ConfigWriter::part`] says what a part holds.
+    /// Parquet only, and every part but the last must hold a whole
+    /// number of row groups.
+    pub fn new_part(labeler: &Labeler, config: &Config, opts: &EncodeOptions, w: W) -> Result<Self> {
+        if opts.format != Format::Parquet {
+            return Err(Error::param("format", "only Parquet files can be written in parts"));
+        }
+        let mut cw = Self::new(labeler, config, opts, w)?;
+        cw.part = true;
+        Ok(cw)
+    }
+
+    /// What the part written so far holds (row groups, their offsets and
+    /// its length), for [`file_footer`].
+    pub fn part(&self) -> Option<pq::Part> {
+        match self.sink.as_ref()? {
+            Sink::Parquet(w) => Some(w.part.clone()),
+            Sink::Arrow(_) => None,
+        }
     }
 
     /// Labels and writes the next rows: a row group for Parquet,
     /// [`BATCH_ROWS`] for Arrow IPC (the file's footer after the last
     /// ones). Returns false once the file is complete.
     pub fn step(&mut self, labeler: &Labeler) -> Result<bool> {
-        let n = labeler.candles().len();
+        let n = labeler.rows();
         let Some(sink) = self.sink.as_mut() else {
             return Ok(false);
         };
@@ -546,6 +617,7 @@ impl<W: Write + Send> ConfigWriter<W> {
             if !self.done {
                 self.done = true;
                 match sink {
+                    Sink::Parquet(_) if self.part => {}
                     Sink::Parquet(w) => w.footer()?,
                     Sink::Arrow(w) => w.finish()?,
                 }

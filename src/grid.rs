@@ -206,6 +206,16 @@ impl Params {
 }
 
 impl ValidParams {
+    /// The longest window of the grid, which a worker labeling a range of
+    /// rows must keep past its last row ([`crate::CandlesBuilder::keep`]).
+    pub fn longest_window(&self) -> crate::candles::Span {
+        let h = self.horizons.iter().copied().max().unwrap_or(1);
+        match self.horizon_unit {
+            HorizonUnit::Minutes => crate::candles::Span::Millis((h as i64).saturating_mul(60_000)),
+            HorizonUnit::Bars => crate::candles::Span::Bars(h),
+        }
+    }
+
     /// Every config of the grid: targets, then stops, then horizons, each
     /// ascending.
     pub fn configs(&self) -> Vec<Config> {

@@ -142,7 +142,7 @@ pub struct Labeler {
 impl Labeler {
     /// Does the shared work for every config of `params` over `candles`.
     pub fn new(candles: Candles, params: ValidParams) -> Result<Self> {
-        let n = candles.len();
+        let n = candles.total_rows();
         if n as u64 >= u32::MAX as u64 {
             return Err(Error::input(
                 None,
@@ -187,6 +187,13 @@ impl Labeler {
 
     pub(crate) fn ts_cache(&self) -> &std::sync::Mutex<crate::encode::TsCache> {
         &self.ts_cache
+    }
+
+    /// Rows this labeler labels: the whole input, or the range its
+    /// candles were built for ([`crate::CandlesBuilder::keep`]), starting at
+    /// the first kept row.
+    pub fn rows(&self) -> usize {
+        self.candles.output_rows()
     }
 
     /// The candles being labeled.
@@ -234,8 +241,8 @@ impl Labeler {
 
     /// Outcomes of one side of one config for every candle.
     pub fn outcomes(&self, config: &Config, side: Side) -> Result<Vec<Option<Outcome>>> {
-        let mut out = Vec::with_capacity(self.candles.len());
-        self.for_each_row(config, 0..self.candles.len(), |_, long, short| {
+        let mut out = Vec::with_capacity(self.rows());
+        self.for_each_row(config, 0..self.rows(), |_, long, short| {
             out.push(if side == Side::Long { long } else { short });
         })?;
         Ok(out)
@@ -252,7 +259,11 @@ impl Labeler {
     ) -> Result<()> {
         let c = &self.candles;
         let n = c.len();
-        let rows = rows.start.min(n)..rows.end.min(n);
+        let out = self.rows();
+        let rows = rows.start.min(out)..rows.end.min(out);
+        if rows.is_empty() {
+            return Ok(());
+        }
         let p = self.params.pip_value;
         let has = |s| self.params.sides.contains(&s);
         let long = if has(Side::Long) {
@@ -266,7 +277,10 @@ impl Labeler {
             None
         };
         let h = config.horizon;
-        let last_ts = c.ts[n - 1];
+        // Completeness is judged on the whole input, of which these
+        // candles may be a part.
+        let last_ts = c.fingerprint().last_ts;
+        let (base, total) = (c.base() as u64, c.total_rows() as u64);
         let span = (h as i64).saturating_mul(60_000);
         let limit = |i: usize| c.ts[i].saturating_add(span);
         // Window end pointer (minutes mode), started by binary search.
@@ -286,7 +300,7 @@ impl Labeler {
                 }
                 HorizonUnit::Bars => {
                     let far = i as u64 + h;
-                    ((far.min(n as u64 - 1)) as usize, far < n as u64)
+                    ((far.min(n as u64 - 1)) as usize, base + far < total)
                 }
             };
             let lo = long
@@ -418,6 +432,9 @@ impl<'a> SideTables<'a> {
 /// its entry index).
 fn max_window_len(c: &Candles, unit: HorizonUnit, h: u64) -> usize {
     let n = c.len();
+    if n == 0 {
+        return 0;
+    }
     match unit {
         HorizonUnit::Bars => (h.min(n as u64 - 1)) as usize,
         HorizonUnit::Minutes => {
@@ -448,6 +465,10 @@ fn first_touches(
     wide: bool,
 ) -> Touches {
     let n = c.len();
+    if n == 0 {
+        let offsets = levels.iter().map(|_| Offsets::U16(Vec::new())).collect();
+        return Touches { levels, offsets };
+    }
     let p = params.pip_value;
     let vals = if dir == Dir::Up { &c.high } else { &c.low };
     let thr: Vec<f64> = levels.iter().map(|l| l - EPSILON_PIPS).collect();

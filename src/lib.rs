@@ -34,10 +34,11 @@ pub mod pqwrite;
 pub mod store;
 pub mod synth;
 
-pub use candles::{Candles, CandlesBuilder, Fingerprint};
+pub use candles::{Candles, CandlesBuilder, Fingerprint, Span};
+pub use pqwrite::Part;
 pub use encode::{
-    config_batch, encode_config, label_schema, write_config, Compression, ConfigWriter,
-    EncodeOptions,
+    config_batch, encode_config, file_footer, label_schema, write_config, Compression,
+    ConfigWriter, EncodeOptions,
 };
 pub use error::{Error, Result};
 pub use grid::{Config, Format, HorizonUnit, Params, Settings, Side, Tie, ValidParams};

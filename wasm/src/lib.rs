@@ -358,6 +358,38 @@ impl CandleInput {
         r.feed(chunk, &mut self.builder).map_err(js_err)
     }
 
+    /// Keeps only what a worker labeling rows `start..end` needs (those
+    /// rows and the longest window of the grid in `options` after them);
+    /// every row is still validated and fingerprinted. `start == end`
+    /// keeps no candles: a labeler that plans a run (configs, file names,
+    /// checkFile) and closes files written in parts (`footer`). Call it
+    /// before appending.
+    ///
+    /// ```js
+    /// const input = new CandleInput();
+    /// input.keep(0, 1 << 20, options); // the first row group's rows
+    /// ```
+    pub fn keep(&mut self, start: f64, end: f64, options: JsValue) -> Result<(), JsValue> {
+        let row = |v: f64, name: &str| {
+            if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+                Ok(v as usize)
+            } else {
+                Err(param_err(name, format!("{v} is not a row index")))
+            }
+        };
+        let (start, end) = (row(start, "start")?, row(end, "end")?);
+        if end < start {
+            return Err(param_err("end", format!("{end} is before start {start}")));
+        }
+        if !self.builder.is_empty() {
+            return Err(param_err("keep", "call keep before appending rows"));
+        }
+        let (params, _) = parse_options(options)?;
+        let params = params.validate().map_err(js_err)?;
+        self.builder.keep(start, end, params.longest_window());
+        Ok(())
+    }
+
     /// Validates the options and does the shared work: the labeler.
     /// Consumes the input.
     pub fn finish(mut self, options: JsValue) -> Result<Labeler, JsValue> {
@@ -386,10 +418,16 @@ impl Labeler {
         self.inner.configs().iter().map(Config::key).collect()
     }
 
-    /// Number of candles.
+    /// Number of candles in the whole input.
     #[wasm_bindgen(getter)]
     pub fn rows(&self) -> usize {
-        self.inner.candles().len()
+        self.inner.candles().total_rows()
+    }
+
+    /// Rows this labeler labels: all of them, or its `keep` range.
+    #[wasm_bindgen(getter, js_name = outputRows)]
+    pub fn output_rows(&self) -> usize {
+        self.inner.rows()
     }
 
     /// Bytes held by the work shared across configs.
@@ -433,13 +471,39 @@ impl Labeler {
         })
     }
 
+    /// The part of one config's file for this labeler's `keep` rows, in
+    /// pieces like `stream`; once `next()` returns `undefined`, `part()`
+    /// describes it for `footer`.
+    pub fn stream_part(&self, key: &str) -> Result<ConfigStream, JsValue> {
+        let c = self.inner.config(key).map_err(js_err)?;
+        let writer = fxlabel::ConfigWriter::new_part(&self.inner, &c, &self.enc, Vec::new())
+            .map_err(js_err)?;
+        Ok(ConfigStream {
+            labeler: Rc::clone(&self.inner),
+            writer,
+            done: false,
+        })
+    }
+
+    /// The footer closing `key`'s file made of `parts` (from
+    /// `ConfigStream.part()`, in row order).
+    pub fn footer(&self, key: &str, parts: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
+        let c = self.inner.config(key).map_err(js_err)?;
+        let parts = parts
+            .iter()
+            .map(|p| fxlabel::Part::from_bytes(&p.to_vec()))
+            .collect::<fxlabel::Result<Vec<_>>>()
+            .map_err(js_err)?;
+        fxlabel::file_footer(&self.inner, &c, &self.enc, &parts).map_err(js_err)
+    }
+
     /// Benchmarks only: the labeling pass of one config without encoding
     /// (returns a checksum so the work cannot be skipped).
     pub fn bench_label_pass(&self, key: &str) -> Result<f64, JsValue> {
         let c = self.inner.config(key).map_err(js_err)?;
         let mut sum = 0u64;
         self.inner
-            .for_each_row(&c, 0..self.inner.candles().len(), |_, l, s| {
+            .for_each_row(&c, 0..self.inner.rows(), |_, l, s| {
                 sum +=
                     l.map_or(0, |o| o.exit_offset as u64) + s.map_or(0, |o| o.exit_offset as u64);
             })
@@ -503,6 +567,38 @@ impl Labeler {
     /// Throws unless the file whose tail (at least `footerSize` bytes) is
     /// given was made for `key` from this input with these settings; the
     /// message names the differing setting.
+    /// The part of one config's file for this labeler's `keep` rows
+    /// (see `stream`; `part()` once done).
+    #[wasm_bindgen(js_name = streamPart)]
+    pub fn js_stream_part(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<ConfigStream, JsValue> {
+        self.stream_part(&string_arg(&key, "key")?)
+    }
+
+    /// The footer closing `key`'s file made of `parts` (each from
+    /// `ConfigStream.part()`, in row order): append it after the parts.
+    #[wasm_bindgen(js_name = footer)]
+    pub fn js_footer(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array[]")] parts: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        let key = string_arg(&key, "key")?;
+        if !js_sys::Array::is_array(&parts) {
+            return Err(param_err("parts", "expected an array of Uint8Array"));
+        }
+        let mut v = Vec::new();
+        for p in js_sys::Array::from(&parts).iter() {
+            v.push(
+                p.dyn_into::<js_sys::Uint8Array>()
+                    .map_err(|_| param_err("parts", "expected an array of Uint8Array"))?,
+            );
+        }
+        self.footer(&key, v)
+    }
+
     #[wasm_bindgen(js_name = checkFile)]
     pub fn js_check_file(
         &self,
@@ -540,6 +636,19 @@ impl ConfigStream {
                 return Ok(if bytes.is_empty() { None } else { Some(bytes) });
             }
         }
+    }
+
+    /// For a stream from `streamPart`, once complete: what the part holds
+    /// (row groups, offsets, length) in a compact form for
+    /// `Labeler.footer`.
+    pub fn part(&self) -> Result<Vec<u8>, JsValue> {
+        if !self.done {
+            return Err(param_err("part", "the part is not complete yet: call next() until it returns undefined"));
+        }
+        self.writer
+            .part()
+            .map(|p| p.to_bytes())
+            .ok_or_else(|| param_err("part", "only Parquet files are written in parts"))
     }
 }
 
