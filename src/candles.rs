@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone)]
 pub struct Candles {
     pub(crate) ts: Vec<i64>,
-    pub(crate) high: Vec<f64>,
-    pub(crate) low: Vec<f64>,
+    pub(crate) high: Prices,
+    pub(crate) low: Prices,
     pub(crate) close: Vec<f64>,
     fingerprint: Fingerprint,
     /// Index, in the whole input, of the first row kept.
@@ -81,14 +81,14 @@ impl Candles {
         &self.ts
     }
 
-    /// Highs.
-    pub fn high(&self) -> &[f64] {
-        &self.high
+    /// Highs (borrowed, or rebuilt from ticks: see [`Prices`]).
+    pub fn high(&self) -> std::borrow::Cow<'_, [f64]> {
+        self.high.values()
     }
 
-    /// Lows.
-    pub fn low(&self) -> &[f64] {
-        &self.low
+    /// Lows (borrowed, or rebuilt from ticks: see [`Prices`]).
+    pub fn low(&self) -> std::borrow::Cow<'_, [f64]> {
+        self.low.values()
     }
 
     /// Closes.
@@ -103,8 +103,105 @@ impl Candles {
 
     /// Bytes held by the columns.
     pub fn heap_bytes(&self) -> usize {
-        self.ts.capacity() * 8
-            + (self.high.capacity() + self.low.capacity() + self.close.capacity()) * 8
+        self.ts.capacity() * 8 + self.high.bytes() + self.low.bytes() + self.close.capacity() * 8
+    }
+}
+
+/// Ticks per unit of price: prices that are whole multiples of 1e-5 (all
+/// 5-decimal and 3-decimal FX quotes) are kept as `i32` ticks.
+const TICKS: f64 = 1e5;
+
+/// A price column kept as `i32` ticks of 1e-5 when every value is exactly
+/// `ticks / 1e5` (the same double, bit for bit, so labels cannot change),
+/// else as `f64`: highs and lows are read only by the shared work and
+/// MFE/MAE, and ticks halve their memory.
+#[derive(Debug, Clone)]
+pub enum Prices {
+    Ticks(Vec<i32>),
+    Float(Vec<f64>),
+}
+
+impl Prices {
+    fn new() -> Self {
+        Prices::Ticks(Vec::new())
+    }
+
+    #[inline(always)]
+    fn tick(x: f64) -> Option<i32> {
+        let k = (x * TICKS).round();
+        if k.abs() < 2_147_483_647.0 && ((k as i32) as f64 / TICKS).to_bits() == x.to_bits() {
+            Some(k as i32)
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, x: f64) {
+        match self {
+            Prices::Ticks(v) => match Self::tick(x) {
+                Some(k) => v.push(k),
+                None => {
+                    let mut f: Vec<f64> = Vec::with_capacity(v.capacity().max(v.len() + 1));
+                    f.extend(v.iter().map(|&k| k as f64 / TICKS));
+                    f.push(x);
+                    *self = Prices::Float(f);
+                }
+            },
+            Prices::Float(v) => v.push(x),
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        match self {
+            Prices::Ticks(v) => v.reserve(n),
+            Prices::Float(v) => v.reserve(n),
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Prices::Ticks(v) => v.shrink_to_fit(),
+            Prices::Float(v) => v.shrink_to_fit(),
+        }
+    }
+
+    /// The price of row `i`.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> f64 {
+        match self {
+            Prices::Ticks(v) => v[i] as f64 / TICKS,
+            Prices::Float(v) => v[i],
+        }
+    }
+
+    /// Number of prices.
+    pub fn len(&self) -> usize {
+        match self {
+            Prices::Ticks(v) => v.len(),
+            Prices::Float(v) => v.len(),
+        }
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every price as `f64`.
+    pub fn values(&self) -> std::borrow::Cow<'_, [f64]> {
+        match self {
+            Prices::Ticks(v) => v.iter().map(|&k| k as f64 / TICKS).collect(),
+            Prices::Float(v) => std::borrow::Cow::Borrowed(v),
+        }
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Prices::Ticks(v) => v.capacity() * 4,
+            Prices::Float(v) => v.capacity() * 8,
+        }
     }
 }
 
@@ -165,8 +262,8 @@ struct Keep {
 #[derive(Debug, Clone)]
 pub struct CandlesBuilder {
     ts: Vec<i64>,
-    high: Vec<f64>,
-    low: Vec<f64>,
+    high: Prices,
+    low: Prices,
     close: Vec<f64>,
     hashes: [WordHash; 5],
     /// Rows accepted (kept or not).
@@ -187,8 +284,8 @@ impl CandlesBuilder {
     pub fn new() -> Self {
         CandlesBuilder {
             ts: Vec::new(),
-            high: Vec::new(),
-            low: Vec::new(),
+            high: Prices::new(),
+            low: Prices::new(),
             close: Vec::new(),
             hashes: [WordHash::new(); 5],
             rows: 0,
@@ -265,10 +362,13 @@ impl CandlesBuilder {
         let additional = match self.keep {
             None => additional,
             Some(k) => {
-                let left = k.end.saturating_sub(self.rows.max(k.start));
-                let before = k.start.saturating_sub(self.rows);
-                let tail = if k.end > k.start { 4096 } else { 0 };
-                additional.saturating_sub(before).min(left + tail)
+                // Rows of the range among the next `additional`, and room
+                // for the window after it when the range ends among them
+                // (a longer window, e.g. with sub-minute bars, grows).
+                let next = self.rows.saturating_add(additional);
+                let within = next.min(k.end).saturating_sub(self.rows.max(k.start));
+                let ends_here = k.end > k.start && self.rows < k.end && next >= k.end;
+                within + if ends_here { 4096 } else { 0 }
             }
         };
         self.ts.reserve(additional);
@@ -410,10 +510,16 @@ impl CandlesBuilder {
             base,
             output,
         };
-        c.ts.shrink_to_fit();
-        c.high.shrink_to_fit();
-        c.low.shrink_to_fit();
-        c.close.shrink_to_fit();
+        // Give back spare room only when there is much of it: shrinking
+        // copies each column, and the copy's high-water mark stays in a
+        // wasm memory for good.
+        let len = c.ts.len();
+        if c.ts.capacity() - len > len / 8 + 8192 {
+            c.ts.shrink_to_fit();
+            c.high.shrink_to_fit();
+            c.low.shrink_to_fit();
+            c.close.shrink_to_fit();
+        }
         Ok(c)
     }
 }
@@ -487,6 +593,25 @@ mod tests {
         assert!(other.is_err(), "close above high must be rejected");
         let other = Candles::from_columns(&ts, &p, &q, &p, &q).unwrap();
         assert_ne!(whole.fingerprint().hash, other.fingerprint().hash);
+    }
+
+    #[test]
+    fn prices_are_ticks_only_when_exact() {
+        let mut p = Prices::new();
+        for x in [1.10003, 150.123, 0.0, 21_000.5, 1.1] {
+            p.push(x);
+            assert!(matches!(p, Prices::Ticks(_)), "{x}");
+        }
+        assert_eq!(p.values().as_ref(), &[1.10003, 150.123, 0.0, 21_000.5, 1.1]);
+        // A 6th decimal (or a computed mid price) turns the column to f64,
+        // keeping every earlier value exactly.
+        p.push(1.100025);
+        assert!(matches!(p, Prices::Float(_)));
+        assert_eq!(p.values().as_ref(), &[1.10003, 150.123, 0.0, 21_000.5, 1.1, 1.100025]);
+        for x in [-0.0, 1e300, 0.1 + 0.2, 30_000.0] {
+            assert_eq!(Prices::tick(x), None, "{x}");
+        }
+        assert_eq!(Prices::tick(-1.5), Some(-150_000));
     }
 
     #[test]

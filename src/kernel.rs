@@ -30,7 +30,7 @@
 //! when asked for, add the two chains (`8 * N` bytes) to find range
 //! maxima by jumping.
 
-use crate::candles::Candles;
+use crate::candles::{Candles, Prices};
 use crate::error::{Error, Result};
 use crate::grid::{Config, HorizonUnit, Side, Tie, ValidParams};
 
@@ -355,8 +355,8 @@ impl Labeler {
         };
         let (mut mfe_pips, mut mae_pips) = (0.0, 0.0);
         if let (Some((nh, nl)), true) = (&self.chains, exit > 0) {
-            let hi = c.high[range_extreme(nh, i + 1, j)];
-            let lo = c.low[range_extreme(nl, i + 1, j)];
+            let hi = c.high.get(range_extreme(nh, i + 1, j));
+            let lo = c.low.get(range_extreme(nl, i + 1, j));
             let up = pos((hi - entry) / p);
             let down = pos((entry - lo) / p);
             (mfe_pips, mae_pips) = if t.sign > 0.0 { (up, down) } else { (down, up) };
@@ -464,13 +464,29 @@ fn first_touches(
     levels: Vec<f64>,
     wide: bool,
 ) -> Touches {
+    let vals = if dir == Dir::Up { &c.high } else { &c.low };
+    match vals {
+        Prices::Ticks(v) => first_touches_by(c, params, hmax, dir, levels, wide, |i| v[i] as f64 / 1e5),
+        Prices::Float(v) => first_touches_by(c, params, hmax, dir, levels, wide, |i| v[i]),
+    }
+}
+
+/// [`first_touches`] over prices read by `val`.
+fn first_touches_by(
+    c: &Candles,
+    params: &ValidParams,
+    hmax: u64,
+    dir: Dir,
+    levels: Vec<f64>,
+    wide: bool,
+    val: impl Fn(usize) -> f64,
+) -> Touches {
     let n = c.len();
     if n == 0 {
         let offsets = levels.iter().map(|_| Offsets::U16(Vec::new())).collect();
         return Touches { levels, offsets };
     }
     let p = params.pip_value;
-    let vals = if dir == Dir::Up { &c.high } else { &c.low };
     let thr: Vec<f64> = levels.iter().map(|l| l - EPSILON_PIPS).collect();
     let mut out: Vec<Vec<u32>> = Vec::new();
     let mut out16: Vec<Vec<u16>> = Vec::new();
@@ -498,7 +514,7 @@ fn first_touches(
         // The stack holds the chain from i + 1: stack[len - 1] = i + 1,
         // prices strictly more extreme towards the bottom.
         let reach = |j: u32, t: f64| -> bool {
-            let v = vals[j as usize];
+            let v = val(j as usize);
             match dir {
                 Dir::Up => (v - entry) / p >= t,
                 Dir::Down => (entry - v) / p >= t,
@@ -520,9 +536,9 @@ fn first_touches(
             }
             hi = idx + 1;
         }
-        let v = vals[i];
+        let v = val(i);
         while let Some(&top) = stack.last() {
-            let t = vals[top as usize];
+            let t = val(top as usize);
             let dominated = match dir {
                 Dir::Up => t <= v,
                 Dir::Down => t >= v,
@@ -574,16 +590,24 @@ fn last_true(s: &[u32], f: impl Fn(u32) -> bool) -> Option<usize> {
 
 /// Next strictly greater (Up) or strictly smaller (Down) element's index
 /// for every index, `n` when there is none.
-fn next_chain(vals: &[f64], dir: Dir) -> Vec<u32> {
-    let n = vals.len();
+fn next_chain(vals: &Prices, dir: Dir) -> Vec<u32> {
+    match vals {
+        Prices::Ticks(v) => next_chain_by(v.len(), |i| v[i], dir),
+        Prices::Float(v) => next_chain_by(v.len(), |i| v[i], dir),
+    }
+}
+
+/// [`next_chain`] over `n` values read by `val` (ticks compare like the
+/// prices they stand for).
+fn next_chain_by<T: PartialOrd>(n: usize, val: impl Fn(usize) -> T, dir: Dir) -> Vec<u32> {
     let mut next = vec![n as u32; n];
     let mut stack: Vec<u32> = Vec::new();
     for i in (0..n).rev() {
         while let Some(&top) = stack.last() {
-            let t = vals[top as usize];
+            let t = val(top as usize);
             let dominated = match dir {
-                Dir::Up => t <= vals[i],
-                Dir::Down => t >= vals[i],
+                Dir::Up => t <= val(i),
+                Dir::Down => t >= val(i),
             };
             if !dominated {
                 break;
@@ -614,7 +638,10 @@ mod tests {
 
     #[test]
     fn chains_point_to_next_strictly_greater() {
-        let v = [1.0, 3.0, 2.0, 3.0, 5.0, 4.0];
+        let v = Prices::Float(vec![1.0, 3.0, 2.0, 3.0, 5.0, 4.0]);
+        let t = Prices::Ticks(vec![1, 3, 2, 3, 5, 4]);
+        assert_eq!(next_chain(&t, Dir::Up), next_chain(&v, Dir::Up));
+        assert_eq!(next_chain(&t, Dir::Down), next_chain(&v, Dir::Down));
         assert_eq!(next_chain(&v, Dir::Up), vec![1, 4, 3, 4, 6, 6]);
         assert_eq!(next_chain(&v, Dir::Down), vec![6, 2, 6, 6, 5, 6]);
         assert_eq!(range_extreme(&next_chain(&v, Dir::Up), 1, 3), 1);
