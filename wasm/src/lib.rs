@@ -333,17 +333,14 @@ impl CandleInput {
     /// Appends the candles of row group `index` (0-based, in order) of the
     /// file given to `parquetRowGroups`, from the bytes of its range.
     #[wasm_bindgen(js_name = appendParquetRowGroup)]
-    pub fn append_parquet_row_group(&mut self, index: u32, bytes: &[u8]) -> Result<(), JsValue> {
+    pub fn append_parquet_row_group(&mut self, index: u32, bytes: Vec<u8>) -> Result<(), JsValue> {
         let plan = self.parquet.as_mut().ok_or_else(|| {
             js_err(fxlabel::Error::Format(
                 "appendParquetRowGroup before parquetRowGroups".into(),
             ))
         })?;
-        plan.read_row_group(
-            index as usize,
-            bytes::Bytes::copy_from_slice(bytes),
-            &mut self.builder,
-        )
+        // Owned bytes (one copy from JS), read without another copy.
+        plan.read_row_group(index as usize, bytes::Bytes::from(bytes), &mut self.builder)
         .map_err(js_err)
     }
 
@@ -396,6 +393,9 @@ impl CandleInput {
         if let Some(mut r) = self.csv.take() {
             r.finish(&mut self.builder).map_err(js_err)?;
         }
+        // The Parquet reader's buffers go before the shared work is
+        // allocated, so that it can reuse their room.
+        self.parquet = None;
         let (params, enc) = parse_options(options)?;
         let params = params.validate().map_err(js_err)?;
         let candles = self.builder.finish().map_err(js_err)?;
