@@ -29,9 +29,11 @@ Options:
   --extras             add {side}_mfe_pips and {side}_mae_pips
   --format FORMAT      parquet or arrow (Arrow IPC file) (default: parquet)
   --compression CODEC  zstd[:level], snappy, lz4, gzip[:level], none (default: zstd)
+  --row-group-size N   Parquet rows per row group (default: 1048576)
   --overwrite          replace existing files made with other settings or data
   --time-column NAME   the time column when it is not timestamp/time/date/datetime
-  -j, --jobs N         worker threads, each with its own copy of the candles (default: cores)
+  -j, --jobs N         worker threads (default: cores); with Parquet output and two row
+                       groups or more each keeps only its share of the rows
   -q, --quiet          no progress output
   -h, --help           this text
   -V, --version        the version
@@ -52,6 +54,7 @@ const OPTIONS = {
   extras: { type: "boolean" },
   format: { type: "string" },
   compression: { type: "string" },
+  "row-group-size": { type: "string" },
   overwrite: { type: "boolean" },
   "time-column": { type: "string" },
   jobs: { type: "string", short: "j" },
@@ -151,6 +154,7 @@ async function label(input, v) {
     extras: v.extras,
     format: v.format,
     compression: v.compression,
+    rowGroupSize: v["row-group-size"] === undefined ? undefined : Number(v["row-group-size"]),
     overwrite: v.overwrite,
     timeColumn: v["time-column"],
     workers: jobs(v.jobs),

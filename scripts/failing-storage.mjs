@@ -34,7 +34,8 @@ import { parseArgs } from "node:util";
 import { GRID, cliCommand, generateInput } from "./soak.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const OPTIONS = { targetPips: [5, 10, 20], stopPips: [5, 10], horizons: [15, 60, 240] };
+// The same grid and row groups as GRID (scripts/soak.mjs).
+const OPTIONS = { targetPips: [5, 10, 20], stopPips: [5, 10], horizons: [15, 60, 240], rowGroupSize: 4000 };
 const isTemp = (n) => n.startsWith(".") && n.includes(".tmp-");
 const isFinal = (n) => /^T.*\.(parquet|arrow)$/.test(n);
 const listDir = (dir) => (existsSync(dir) ? readdirSync(dir) : []);

@@ -82,6 +82,9 @@ struct LabelArgs {
     /// Parquet codec: zstd[:level], snappy, lz4, gzip[:level], none.
     #[arg(long, default_value = "zstd")]
     compression: String,
+    /// Parquet rows per row group.
+    #[arg(long, default_value_t = 1 << 20)]
+    row_group_size: usize,
     /// Replace existing files made with other settings or data.
     #[arg(long)]
     overwrite: bool,
@@ -146,10 +149,16 @@ fn params(a: &LabelArgs) -> fxlabel::Result<(Params, EncodeOptions)> {
         tie: a.tie.parse::<Tie>()?,
         extras: a.extras,
     };
+    if a.row_group_size == 0 {
+        return Err(Error::Param {
+            name: "row_group_size".into(),
+            message: "must be at least 1".into(),
+        });
+    }
     let e = EncodeOptions {
         format: a.format.parse::<Format>()?,
         compression: a.compression.parse::<Compression>()?,
-        ..EncodeOptions::default()
+        row_group_size: a.row_group_size,
     };
     Ok((p, e))
 }
