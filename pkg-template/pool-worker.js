@@ -36,8 +36,15 @@ async function pump() {
       if (shard) sendPart(key);
       else {
         const name = labeler.fileName(key);
-        const { path: where, bytes } = await store.writeStream(name, labeler.stream(key));
-        parentPort.postMessage({ key, path: where, bytes });
+        // Freed at once: the stream holds a row group's buffers in wasm
+        // memory, which would otherwise wait for the garbage collector.
+        const stream = labeler.stream(key);
+        try {
+          const { path: where, bytes } = await store.writeStream(name, stream);
+          parentPort.postMessage({ key, path: where, bytes });
+        } finally {
+          stream.free();
+        }
       }
     } catch (err) {
       parentPort.postMessage({ key, error: { message: `${key}: ${err.message}`, kind: err.kind ?? "io" } });

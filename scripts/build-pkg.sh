@@ -12,7 +12,8 @@ for tool in wasm-pack wasm-bindgen node; do
   command -v "$tool" >/dev/null || { echo "build-pkg: '$tool' not found on PATH (see TOOLCHAIN: cargo install wasm-pack --version 0.15.1 --locked; cargo install wasm-bindgen-cli --version 0.2.130)" >&2; exit 1; }
 done
 
-CARGO_PROFILE_RELEASE_OPT_LEVEL=s wasm-pack build wasm --target web --mode no-install --release \
+# opt-level 3: see Cargo.toml and the README ("wasm size").
+CARGO_PROFILE_RELEASE_OPT_LEVEL=3 wasm-pack build wasm --target web --mode no-install --release \
   --out-dir ../pkg/web --out-name fxlabel
 
 # pkg/ is rebuilt from scratch except pkg/web (wasm-pack's output) and
