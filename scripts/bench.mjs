@@ -9,8 +9,12 @@
 // with peak RSS, wasm memory, bytes written and config-rows per second.
 // Figures are printed and written to bench-out/bench.json.
 //
+//   - with --baseline, the old design (cargo bench --bench grid -- N
+//     --baseline: every config walks every window bar by bar), and the
+//     speed-up of each run over it.
+//
 // usage: node scripts/bench.mjs [--rows 1000000] [--configs 210|21] [--jobs 1,2]
-//                               [--skip-native] [--skip-wasm] [--skip-npm]
+//                               [--skip-native] [--skip-wasm] [--skip-npm] [--baseline]
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -27,6 +31,7 @@ const { values: args } = parseArgs({
     "skip-native": { type: "boolean", default: false },
     "skip-npm": { type: "boolean", default: false },
     "skip-wasm": { type: "boolean", default: false },
+    baseline: { type: "boolean", default: false },
     jobs: { type: "string" }, // e.g. "2": the worker counts to run (default: 1 and the cores)
   },
 });
@@ -150,6 +155,25 @@ if (!args["skip-npm"]) {
     say(`npm CLI, ${jobs} worker(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MB, ${mb(bytes)} MB written, ${((rows * results.configs) / r.secs / 1e6).toFixed(1)} M config-rows/s`);
     const nat = results.native?.find((x) => x.jobs === jobs);
     if (nat) say(`  npm CLI / native CLI time ratio at ${jobs} worker(s): ${(r.secs / nat.secs).toFixed(2)}`);
+  }
+}
+
+// The old design, timed by the Rust bench on the same synthetic candles
+// (one config per horizon walked, extrapolated to the grid; labeling only,
+// so the speed-ups below are conservative).
+if (args.baseline) {
+  const r = spawnSync("cargo", ["bench", "--quiet", "--features", "cli", "--bench", "grid", "--", String(rows), "--baseline"], { cwd: root, encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`cargo bench failed:\n${r.stderr}`);
+  const m = r.stdout.match(/the grid ~([\d.]+) s/);
+  if (!m) throw new Error(`no baseline figure in:\n${r.stdout}`);
+  const secs = Number(m[1]) * (results.configs / 210);
+  results.oldDesign = { secs, note: "labeling only, extrapolated from one config per horizon" };
+  say(`old design (walk every window, per config): ~${secs.toFixed(0)} s for the labeling alone`);
+  for (const [what, runs] of [["native CLI", results.native], ["npm CLI", results.npm]]) {
+    for (const x of runs ?? []) {
+      x.speedupVsOld = secs / x.secs;
+      say(`  ${what}, ${x.jobs} ${what === "npm CLI" ? "worker" : "thread"}(s), whole job to disk: ${x.speedupVsOld.toFixed(1)}x faster`);
+    }
   }
 }
 
