@@ -8,12 +8,15 @@
 import init, * as wasm from "./fxlabel.js";
 import { createHost, isTempName, memoryStore } from "./host.js";
 import { opfsStore } from "./opfs-store.js";
+import { runWebPool } from "./web-pool.js";
 
 /** Resolves once the wasm module is ready; the raw classes need it. */
 export const ready = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.meta.url) });
 
 const hasOpfs = () => typeof navigator !== "undefined" && typeof navigator.storage?.getDirectory === "function";
-const host = createHost(wasm, (opts) => (hasOpfs() ? opfsStore(opts.dir ?? "labels") : memoryStore()));
+// `workers` > 1 shares the rows among that many Web Workers (web-pool.js)
+// for a File/Blob, bytes or text input and an OPFS folder.
+const host = createHost(wasm, (opts) => (hasOpfs() ? opfsStore(opts.dir ?? "labels") : memoryStore()), { runPool: runWebPool });
 
 /** See index.d.ts. Waits for the wasm module itself. */
 export async function labelCandles(candles, options) {

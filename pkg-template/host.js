@@ -172,6 +172,28 @@ export function createHost(wasm, defaultStore, platform = {}) {
     if (typeof candles === "object" && candles.parquetFile && typeof candles.parquetFile.read === "function") {
       return appendParquetFile(input, candles.parquetFile);
     }
+    if (typeof Blob !== "undefined" && candles instanceof Blob) {
+      // A File/Blob (browser): Parquet by row group through Blob.slice,
+      // CSV streamed.
+      const head = new Uint8Array(await candles.slice(0, 4).arrayBuffer());
+      if (isParquet(head)) {
+        return appendParquetFile(input, {
+          size: candles.size,
+          read: async (offset, length) => new Uint8Array(await candles.slice(offset, offset + length).arrayBuffer()),
+          close() {},
+        });
+      }
+      const reader = candles.stream().getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          appendCsvBytes(input, value);
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    }
     if (typeof candles[Symbol.asyncIterator] === "function" || (typeof candles[Symbol.iterator] === "function" && !ArrayBuffer.isView(candles))) {
       // A stream of chunks: CSV goes straight through; Parquet needs the
       // whole file (its footer is at the end), so its chunks are joined.
@@ -280,6 +302,8 @@ export function createHost(wasm, defaultStore, platform = {}) {
     if (candles && typeof candles.path === "string" && openPath) {
       source = { path: candles.path };
       candles = openPath(candles.path);
+    } else if (typeof Blob !== "undefined" && candles instanceof Blob) {
+      source = { blob: candles };
     } else if (typeof candles === "string" || candles instanceof Uint8Array) {
       source = { bytes: typeof candles === "string" ? new TextEncoder().encode(candles) : candles };
     }
@@ -290,7 +314,10 @@ export function createHost(wasm, defaultStore, platform = {}) {
     // workers' copies and nothing more.
     const workers = Math.max(1, Math.floor(host.workers ?? 1));
     const store = host.returnTables ? null : (host.store ?? defaultStore(host));
-    const pooled = workers > 1 && !!runPool && !!source && !!store?.dir;
+    // (A pool that only writes files in parts, the browser's, needs
+    // Parquet output.)
+    const partsOnly = !!runPool?.partsOnly && String(wasmOptions.format ?? "parquet").toLowerCase() !== "parquet";
+    const pooled = workers > 1 && !!runPool && !!source && !!store?.dir && !partsOnly;
 
     // 1. Input and parameters: every error is thrown here, before the
     //    store is looked at.
@@ -375,7 +402,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
           }
           log(`${n} workers, ${shards.map(([a, b]) => `rows ${a}-${b - 1}`).join(", ")}`);
         } else {
-          log(`${Math.min(workers, todo.length)} workers, each with the whole input`);
+          log(runPool.partsOnly ? "1 worker (the input is one row group)" : `${Math.min(workers, todo.length)} workers, each with the whole input`);
         }
         if (todo.length > 0) {
           const r = await runPool(source, {
@@ -384,8 +411,19 @@ export function createHost(wasm, defaultStore, platform = {}) {
             dir: store.dir,
             keys: todo,
             workers,
+            rows,
             shards,
-            save: (key, pieces) => saveStream(store, key, fileName(key), pieces),
+            save: async (key, pieces) => {
+              if (store.writeStream) return saveStream(store, key, fileName(key), pieces);
+              // A store without streamed writes gets the joined file.
+              const all = [];
+              for (let p; (p = await pieces.next()) !== undefined; ) all.push(p);
+              const bytes = new Uint8Array(all.reduce((n, b) => n + b.length, 0));
+              let off = 0;
+              for (const b of all) bytes.set(b, (off += b.length) - b.length);
+              const path = await saveFile(store, key, fileName(key), bytes);
+              return { path, bytes: bytes.length };
+            },
             footer: (key, parts) => call(() => labeler.footer(key, parts)),
             shouldStop: () => !!host.signal?.aborted,
             onWritten(key, where, bytes) {

@@ -112,9 +112,13 @@ export interface LabelOptions extends LabelParams {
    */
   signal?: AbortSignal;
   /**
-   * Node: worker threads labeling configs at once (default 1). Each holds
-   * its own copy of the candles and shared tables (~56 bytes per candle);
-   * the input must be a `{ path }`, bytes or a string so workers can read it.
+   * Worker threads (Node) or Web Workers (browser), default 1. With
+   * Parquet output and an input of two row groups or more, each worker
+   * keeps only its share of the rows and writes its part of every file
+   * (joined by the host): memory stays one copy of the candles in all.
+   * Otherwise (Node only) each worker holds the whole input and writes
+   * whole files. The input must be re-readable: a `{ path }` (Node), a
+   * File/Blob (browser), bytes or a string.
    */
   workers?: number;
 }

@@ -19,6 +19,7 @@
 // lock, resume plan and stale-file cleanup stay with the main thread, and
 // files keep their temporary name until complete.
 import { Worker } from "node:worker_threads";
+import { runShards } from "./pool-core.js";
 
 /**
  * Labels `keys` into `dir` with `workers` threads.
@@ -32,7 +33,9 @@ import { Worker } from "node:worker_threads";
  *   are done (no temporary file is left behind)
  */
 export function runPool(source, o) {
-  return o.shards ? runShards(source, o) : runConfigs(source, o);
+  if (!o.shards) return runConfigs(source, o);
+  const shared = source.bytes ? toShared(source.bytes) : null;
+  return runShards((shard) => spawn(source, shared, o, { shard }), o);
 }
 
 function spawn(source, shared, o, extra) {
@@ -76,114 +79,6 @@ function runConfigs(source, { wasmOptions, timeColumn, dir, keys, workers, onWri
         else resolve({ cancelled });
       });
     }
-  });
-}
-
-// Configs handed to every worker ahead of the one being written, so that
-// no worker waits for this thread between configs.
-const AHEAD = 2;
-
-function runShards(source, { wasmOptions, timeColumn, dir, keys, shards, onWritten, save, footer, shouldStop }) {
-  const shared = source.bytes ? toShared(source.bytes) : null;
-  const queue = [...keys];
-  const W = shards.length;
-  // key -> {parts: [{pieces, done, part}], wake}
-  const live = new Map();
-  return new Promise((resolve, reject) => {
-    let error = null;
-    let cancelled = false;
-    let ready = 0;
-    let exited = 0;
-    let settled = false;
-    const pool = [];
-    const fail = (err) => {
-      error ??= err;
-      for (const s of live.values()) s.wake?.();
-    };
-    const finish = () => {
-      if (settled || live.size > 0 || (queue.length > 0 && !error && !cancelled)) return;
-      settled = true;
-      for (const w of pool) w.postMessage({ stop: true });
-    };
-    const dispatch = () => {
-      while (!error && ready === W && live.size < AHEAD && queue.length > 0) {
-        if (shouldStop?.()) {
-          cancelled = true;
-          break;
-        }
-        const key = queue.shift();
-        const state = { parts: shards.map(() => ({ pieces: [], done: false, part: null })), wake: null };
-        live.set(key, state);
-        for (const w of pool) w.postMessage({ key });
-        write(key, state);
-      }
-      finish();
-    };
-    // The file's pieces in row order: part 0 as it arrives, later parts
-    // (buffered meanwhile) after it, then the footer.
-    async function* pieces(key, state) {
-      for (const p of state.parts) {
-        for (;;) {
-          if (error) throw error;
-          if (p.pieces.length > 0) yield p.pieces.shift();
-          else if (p.done) break;
-          else await new Promise((r) => (state.wake = r));
-        }
-      }
-      yield footer(key, state.parts.map((p) => p.part));
-    }
-    async function write(key, state) {
-      try {
-        const it = pieces(key, state);
-        const r = await save(key, { next: async () => (await it.next()).value });
-        onWritten(key, r.path, r.bytes);
-      } catch (err) {
-        fail(err);
-      } finally {
-        live.delete(key);
-        // Pieces of parts still arriving for this key are dropped.
-        dispatch();
-      }
-    }
-    shards.forEach(([start, end], k) => {
-      const w = spawn(source, shared, { wasmOptions, timeColumn, dir }, { shard: [start, end] });
-      pool.push(w);
-      w.on("message", (m) => {
-        if (m.ready) {
-          ready += 1;
-          return dispatch();
-        }
-        if (m.error) {
-          fail(Object.assign(new Error(m.error.message), m.error));
-          if (!m.key) finish();
-          return;
-        }
-        const state = live.get(m.key);
-        if (!state) return;
-        const p = state.parts[k];
-        if (m.piece) p.pieces.push(m.piece);
-        if (m.part) {
-          p.part = m.part;
-          p.done = true;
-        }
-        state.wake?.();
-        state.wake = null;
-      });
-      w.on("error", (err) => {
-        fail(err);
-        finish();
-      });
-      w.on("exit", (code) => {
-        if (code !== 0 && !settled) fail(new Error(`a labeling worker exited with code ${code}`));
-        if (!settled) {
-          // A worker gone early: stop the others once nothing is in flight.
-          finish();
-        }
-        if (++exited < W) return;
-        if (error) reject(error);
-        else resolve({ cancelled });
-      });
-    });
   });
 }
 

@@ -21,13 +21,16 @@
 import init, * as wasm from "./fxlabel.js";
 import { createHost } from "./host.js";
 import { opfsStore } from "./opfs-store.js";
+import { runWebPool } from "./web-pool.js";
 
 const exportsReady = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.meta.url) });
 // Linear memory only grows, so its size after a run is the run's peak.
 let memory = null;
 const memoryBytes = () => memory?.buffer.byteLength ?? 0;
 
-const host = createHost(wasm, () => opfsStore("labels"));
+// options.workers > 1: Parquet output over two row groups or more is
+// shared by rows among that many Web Workers (web-pool.js).
+const host = createHost(wasm, () => opfsStore("labels"), { runPool: runWebPool });
 let running = null; // the AbortController of the run in flight
 
 const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
@@ -46,8 +49,9 @@ const PARQUET_MAGIC = "PAR1";
 const READ_REPORT_BYTES = 8 << 20; // a "reading" message every 8 MiB
 
 // The input as labelCandles takes it. A CSV Blob is streamed (its chunks
-// go to wasm one at a time: no second full copy); a Parquet file is read
-// whole, because its footer, at the end, locates everything.
+// go to wasm one at a time: no second full copy, progress reported); a
+// Parquet Blob goes as it is: the host reads it by row group (footer
+// first) through Blob.slice, and pool workers can read it too.
 async function inputOf(input, signal) {
   if (input && typeof input === "object" && typeof input.url === "string") {
     const res = await fetch(input.url, { signal });
@@ -56,7 +60,7 @@ async function inputOf(input, signal) {
   }
   if (!(input instanceof Blob)) return input;
   const head = await input.slice(0, 4).text();
-  if (head === PARQUET_MAGIC) return new Uint8Array(await input.arrayBuffer());
+  if (head === PARQUET_MAGIC) return input;
   return (async function* () {
     const reader = input.stream().getReader();
     let loaded = 0;

@@ -76,7 +76,7 @@ if (!args["skip-native"]) {
     const r = timed(native, ["label", input, "--out", dir, "--jobs", String(jobs), "-q", ...gridArgs]);
     const bytes = dirBytes(dir);
     results.native.push({ jobs, ...r, bytes, configRowsPerSec: (rows * results.configs) / r.secs });
-    say(`native CLI, ${jobs} thread(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MB, ${mb(bytes)} MB written, ${((rows * results.configs) / r.secs / 1e6).toFixed(1)} M config-rows/s`);
+    say(`native CLI, ${jobs} thread(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MiB, ${mb(bytes)} MB written, ${((rows * results.configs) / r.secs / 1e6).toFixed(1)} M config-rows/s`);
   }
 }
 
@@ -140,7 +140,7 @@ if (!args["skip-wasm"]) {
   };
   const p = results.wasm.phases;
   say(`wasm in Node (1 thread): input ${p.input.toFixed(2)} s, shared ${p.shared.toFixed(2)} s, labeling ${p.labeling.toFixed(2)} s, encoding ${p.encoding.toFixed(2)} s, writing ${p.writing.toFixed(2)} s = ${total.toFixed(2)} s`);
-  say(`  ${mb(bytes)} MB written, wasm memory ${results.wasm.wasmMemoryMB.toFixed(0)} MiB, peak RSS ${results.wasm.peakRssMB.toFixed(0)} MB, ${((rows * keys.length) / total / 1e6).toFixed(1)} M config-rows/s`);
+  say(`  ${mb(bytes)} MB written, wasm memory ${results.wasm.wasmMemoryMB.toFixed(0)} MiB, peak RSS ${results.wasm.peakRssMB.toFixed(0)} MiB, ${((rows * keys.length) / total / 1e6).toFixed(1)} M config-rows/s`);
 }
 
 // The npm CLI end to end, one worker then one per core.
@@ -152,7 +152,7 @@ if (!args["skip-npm"]) {
     const r = timed(process.execPath, [path.join(root, "pkg/cli.js"), "label", input, "--out", dir, "--quiet", "--jobs", String(jobs), ...gridArgs]);
     const bytes = dirBytes(dir);
     results.npm.push({ jobs, ...r, bytes, configRowsPerSec: (rows * results.configs) / r.secs });
-    say(`npm CLI, ${jobs} worker(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MB, ${mb(bytes)} MB written, ${((rows * results.configs) / r.secs / 1e6).toFixed(1)} M config-rows/s`);
+    say(`npm CLI, ${jobs} worker(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MiB, ${mb(bytes)} MB written, ${((rows * results.configs) / r.secs / 1e6).toFixed(1)} M config-rows/s`);
     const nat = results.native?.find((x) => x.jobs === jobs);
     if (nat) say(`  npm CLI / native CLI time ratio at ${jobs} worker(s): ${(r.secs / nat.secs).toFixed(2)}`);
   }

@@ -1,14 +1,17 @@
-//! Encoding one config: Arrow record batches with the contract's schema,
-//! written as Parquet or Arrow IPC file bytes.
+//! Encoding one config: Parquet files through the writer made for label
+//! files ([`crate::pqwrite`]), or Arrow IPC files from Arrow record batches
+//! with the contract's schema.
 //!
-//! Rows are produced [`BATCH_ROWS`] at a time and Parquet row groups hold
-//! [`EncodeOptions::row_group_size`] rows, so one config never has all of
-//! its rows materialised at once: memory is one row group's encoded
-//! columns plus one batch, whatever N is.
+//! Parquet is labeled and encoded one row group
+//! ([`EncodeOptions::row_group_size`] rows) at a time and Arrow IPC
+//! [`BATCH_ROWS`] rows at a time, so one config never has all of its rows
+//! materialised at once: memory is one row group's columns, whatever N is.
+//! A Parquet file can also be written in parts over row ranges by
+//! different workers and closed with [`file_footer`].
 //!
 //! Column encodings were chosen on the per-column measurements in the
 //! README ("Encoding choices"): delta for timestamps and exit offsets,
-//! dictionary/RLE for labels, returns and flags, zstd level 1 on top.
+//! dictionaries for labels and returns, zstd level 1 on top.
 //!
 //! ```
 //! use fxlabel::{Candles, EncodeOptions, Labeler, Params};

@@ -1,0 +1,120 @@
+// The row-sharded worker pool, shared by the Node pool (pool.js, worker
+// threads) and the browser's (web-pool.js, Web Workers): worker k keeps
+// only the candles of its rows (plus the longest window after them) and
+// sends its part of every config's file, piece by piece; this side joins
+// the parts in row order into the store's temporary file, closes it with
+// the footer made by the planning labeler, and renames it.
+
+// Configs handed to every worker ahead of the one being written, so that
+// no worker waits for this thread between configs.
+const AHEAD = 2;
+
+/**
+ * The row-sharded pool, whatever the platform: `spawn(shard)` starts a
+ * worker for rows [start, end) and returns an object with
+ * postMessage(msg) and on("message" | "error" | "exit", fn) (Node's
+ * worker_threads API; web-pool.js adapts Web Workers to it).
+ */
+export function runShards(spawn, { keys, shards, onWritten, save, footer, shouldStop }) {
+  const queue = [...keys];
+  const W = shards.length;
+  // key -> {parts: [{pieces, done, part}], wake}
+  const live = new Map();
+  return new Promise((resolve, reject) => {
+    let error = null;
+    let cancelled = false;
+    let ready = 0;
+    let exited = 0;
+    let settled = false;
+    const pool = [];
+    const fail = (err) => {
+      error ??= err;
+      for (const s of live.values()) s.wake?.();
+    };
+    const finish = () => {
+      if (settled || live.size > 0 || (queue.length > 0 && !error && !cancelled)) return;
+      settled = true;
+      for (const w of pool) w.postMessage({ stop: true });
+    };
+    const dispatch = () => {
+      while (!error && ready === W && live.size < AHEAD && queue.length > 0) {
+        if (shouldStop?.()) {
+          cancelled = true;
+          break;
+        }
+        const key = queue.shift();
+        const state = { parts: shards.map(() => ({ pieces: [], done: false, part: null })), wake: null };
+        live.set(key, state);
+        for (const w of pool) w.postMessage({ key });
+        write(key, state);
+      }
+      finish();
+    };
+    // The file's pieces in row order: part 0 as it arrives, later parts
+    // (buffered meanwhile) after it, then the footer.
+    async function* pieces(key, state) {
+      for (const p of state.parts) {
+        for (;;) {
+          if (error) throw error;
+          if (p.pieces.length > 0) yield p.pieces.shift();
+          else if (p.done) break;
+          else await new Promise((r) => (state.wake = r));
+        }
+      }
+      yield footer(key, state.parts.map((p) => p.part));
+    }
+    async function write(key, state) {
+      try {
+        const it = pieces(key, state);
+        const r = await save(key, { next: async () => (await it.next()).value });
+        onWritten(key, r.path, r.bytes);
+      } catch (err) {
+        fail(err);
+      } finally {
+        live.delete(key);
+        // Pieces of parts still arriving for this key are dropped.
+        dispatch();
+      }
+    }
+    shards.forEach(([start, end], k) => {
+      const w = spawn([start, end]);
+      pool.push(w);
+      w.on("message", (m) => {
+        if (m.ready) {
+          ready += 1;
+          return dispatch();
+        }
+        if (m.error) {
+          fail(Object.assign(new Error(m.error.message), m.error));
+          if (!m.key) finish();
+          return;
+        }
+        const state = live.get(m.key);
+        if (!state) return;
+        const p = state.parts[k];
+        if (m.piece) p.pieces.push(m.piece);
+        if (m.part) {
+          p.part = m.part;
+          p.done = true;
+        }
+        state.wake?.();
+        state.wake = null;
+      });
+      w.on("error", (err) => {
+        fail(err);
+        finish();
+      });
+      w.on("exit", (code) => {
+        if (code !== 0 && !settled) fail(new Error(`a labeling worker exited with code ${code}`));
+        if (!settled) {
+          // A worker gone early: stop the others once nothing is in flight.
+          finish();
+        }
+        if (++exited < W) return;
+        if (error) reject(error);
+        else resolve({ cancelled });
+      });
+    });
+  });
+}
+

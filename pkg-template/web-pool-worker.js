@@ -1,0 +1,62 @@
+// One Web Worker of the browser pool (web-pool.js): keeps the candles of
+// its shard of rows and sends its part of each config's file, piece by
+// piece (transferred), then what the part holds for the footer.
+import init, * as wasm from "./fxlabel.js";
+import { createHost } from "./host.js";
+
+const ready = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.meta.url) });
+const host = createHost(wasm, () => null);
+let labeler = null;
+const queue = [];
+let busy = false;
+
+async function start({ input, wasmOptions, timeColumn, shard }) {
+  try {
+    await ready;
+    const candles = input.blob ? input.blob : input.bytes;
+    labeler = await host.openLabeler(candles, wasmOptions, timeColumn ?? undefined, shard);
+    self.postMessage({ ready: true });
+  } catch (err) {
+    self.postMessage({ error: { message: err?.message ?? String(err), kind: err?.kind ?? "io" } });
+  }
+}
+
+function sendPart(key) {
+  const stream = host.call(() => labeler.streamPart(key));
+  try {
+    for (let piece; (piece = host.call(() => stream.next())) !== undefined; ) self.postMessage({ key, piece }, [piece.buffer]);
+    const part = host.call(() => stream.part());
+    self.postMessage({ key, part }, [part.buffer]);
+  } finally {
+    stream.free();
+  }
+}
+
+async function pump() {
+  if (busy) return;
+  busy = true;
+  while (queue.length > 0) {
+    const m = queue.shift();
+    if (m.init) {
+      await start(m.init);
+      continue;
+    }
+    if (m.stop) {
+      labeler?.free();
+      self.postMessage({ exited: true });
+      self.close();
+      return;
+    }
+    try {
+      sendPart(m.key);
+    } catch (err) {
+      self.postMessage({ key: m.key, error: { message: `${m.key}: ${err?.message ?? err}`, kind: err?.kind ?? "io" } });
+    }
+  }
+  busy = false;
+}
+
+self.onmessage = ({ data }) => {
+  queue.push(data);
+  pump();
+};
