@@ -261,3 +261,65 @@ fn label_counts_match_the_outcomes() {
         }
     }
 }
+
+/// The writer's rarer paths, read back by the parquet crate: a return
+/// column with more distinct values than a dictionary may hold (PLAIN),
+/// timestamp gaps wider than 32 bits of delta, ambiguous flags, and
+/// prices that are not whole ticks (kept as f64).
+#[test]
+fn rare_encoder_paths_round_trip() {
+    let mut rng = Rng(77);
+    let n = 90_000;
+    let mut b = CandlesBuilder::new();
+    let mut t = 1_000_000i64;
+    let mut c = 1.1f64;
+    for i in 0..n {
+        // Mostly minutes, sometimes a jump of years (delta > 2^32 ms).
+        t += if i % 5000 == 4999 { 1 << 40 } else { 60_000 };
+        // Prices with noise below a tick: every return is its own value.
+        c += (rng.next() % 2_000_001) as f64 * 1e-12 - 1e-6;
+        let (h, l) = (c + 5e-7, c - 5e-7);
+        b.push(t, c, h, l, c).unwrap();
+    }
+    let candles = b.finish().unwrap();
+    // Tiny targets and stops: many bars touch both (ambiguous); big ones:
+    // timeouts with distinct returns.
+    for (k, (targets, stops)) in [(vec![1000.0], vec![1000.0]), (vec![0.002], vec![0.002])]
+        .into_iter()
+        .enumerate()
+    {
+        let params = Params {
+            target_pips: targets,
+            stop_pips: stops,
+            horizons: vec![1, 3],
+            ..Params::default()
+        };
+        let l = Labeler::new(candles.clone(), params.validate().unwrap()).unwrap();
+        for cfg in l.configs() {
+            let opts = EncodeOptions {
+                row_group_size: 70_000,
+                ..EncodeOptions::default()
+            };
+            let bytes = fxlabel::encode_config(&l, cfg, &opts).unwrap();
+            check_file(&l, &bytes);
+        }
+        let amb = l
+            .outcomes(&l.configs()[0], Side::Long)
+            .unwrap()
+            .iter()
+            .filter(|o| o.is_some_and(|o| o.ambiguous))
+            .count();
+        let distinct: std::collections::HashSet<u32> = l
+            .outcomes(&l.configs()[0], Side::Long)
+            .unwrap()
+            .iter()
+            .flatten()
+            .map(|o| o.return_pips.to_bits())
+            .collect();
+        if k == 0 {
+            assert!(distinct.len() > 65_536, "distinct returns {}", distinct.len());
+        } else {
+            assert!(amb > 1000, "ambiguous {amb}");
+        }
+    }
+}

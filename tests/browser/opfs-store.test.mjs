@@ -317,10 +317,10 @@ test("in a worker: the Web Worker pool shares rows (workers: 3) and writes the s
       return reply;
     }, env.url),
   );
-  assert.equal(r.r1, 8);
-  assert.equal(r.r3, 8);
-  assert.equal(r.files, 8);
-  assert.equal(r.skipped, 8);
+  assert.equal(r.r1, 4);
+  assert.equal(r.r3, 4);
+  assert.equal(r.files, 4);
+  assert.equal(r.skipped, 4);
   assert.ok(r.same, "3 workers wrote other bytes than 1");
   assert.deepEqual(r.left, []);
   const plan = r.logs.find((m) => /workers, rows /.test(m));
