@@ -488,6 +488,7 @@ impl<W: Write + Send> PqSink<W> {
                 continue;
             }
             let cols = if side == Side::Long { &self.long } else { &self.short };
+            let (defs, prefix) = pq::side_levels(&cols.valid, cols.nulls);
             let rows_of = pq::SideRows {
                 valid: &cols.valid,
                 nulls: cols.nulls,
@@ -497,6 +498,8 @@ impl<W: Write + Send> PqSink<W> {
                 amb: &cols.amb,
                 target,
                 stop,
+                defs: &defs,
+                prefix,
             };
             let mut kinds = vec![
                 (pq::Kind::Label, &cols.mfe),

@@ -543,6 +543,22 @@ pub(crate) struct SideRows<'a> {
     /// +T and -S of the config, the first two dictionary entries.
     pub target: f32,
     pub stop: f32,
+    /// The definition levels of every column of the side (from
+    /// [`side_levels`]), and whether the known rows are a prefix.
+    pub defs: &'a [u8],
+    pub prefix: bool,
+}
+
+/// A side's encoded definition levels (shared by its columns) and
+/// whether the rows with a known outcome come first (the usual case: only
+/// the last windows are incomplete), which lets the columns be encoded
+/// from plain slices.
+pub(crate) fn side_levels(valid: &[u8], nulls: usize) -> (Vec<u8>, bool) {
+    let mut defs = Vec::new();
+    def_levels(valid, nulls, &mut defs);
+    let known = valid.len() - nulls;
+    let prefix = valid[..known].iter().all(|&v| v != 0);
+    (defs, prefix)
 }
 
 impl SideRows<'_> {
@@ -591,9 +607,21 @@ pub(crate) fn side_chunk(
     c.stats.nulls = side.nulls as u64;
     let mut body = std::mem::take(&mut s.body);
     body.clear();
-    def_levels(side.valid, side.nulls, &mut body);
-    let all = side.nulls == 0;
-    let valid_rows = |r: &usize| all || side.is_valid(*r);
+    body.extend_from_slice(side.defs);
+    // Known rows first: their values are plain prefixes of the columns.
+    let known = rows - side.nulls;
+    let all = side.nulls == 0 || side.prefix;
+    let valid_rows = |r: &usize| side.is_valid(*r);
+    let side = &SideRows {
+        label: &side.label[..if all { known } else { rows }],
+        exit: &side.exit[..if all { known } else { rows }],
+        ret: &side.ret[..if all { known } else { rows }],
+        amb: &side.amb[..if all { known } else { rows }],
+        valid: &side.valid[..if all { known } else { rows }],
+        nulls: if all { 0 } else { side.nulls },
+        ..*side
+    };
+    let extra = if all && extra.len() >= known { &extra[..known] } else { extra };
     match kind {
         Kind::Label => {
             // Dictionary [-1, 0, 1]: index = label + 1.
