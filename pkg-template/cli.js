@@ -29,7 +29,7 @@ Options:
   --extras             add {side}_mfe_pips and {side}_mae_pips
   --format FORMAT      parquet or arrow (Arrow IPC file) (default: parquet)
   --compression CODEC  zstd[:level], snappy, lz4, gzip[:level], none (default: zstd)
-  --row-group-size N   Parquet rows per row group (default: 1048576)
+  --row-group-size N   Parquet rows per row group (default: 262144)
   --overwrite          replace existing files made with other settings or data
   --time-column NAME   the time column when it is not timestamp/time/date/datetime
   -j, --jobs N         worker threads (default: cores); with Parquet output and two row

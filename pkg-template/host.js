@@ -389,7 +389,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
         // By rows when the output is Parquet and the input spans two row
         // groups or more: each worker keeps only its rows' candles. Else
         // by configs, each worker with the whole input.
-        const groupRows = Math.max(1, Math.floor(wasmOptions.rowGroupSize ?? 2 ** 20));
+        const groupRows = labeler.rowGroupSize;
         const groups = Math.ceil(rows / groupRows);
         const n = Math.min(workers, groups);
         let shards = null;

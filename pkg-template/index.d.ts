@@ -49,7 +49,7 @@ export interface LabelParams {
   format?: "parquet" | "arrow";
   /** Parquet codec: "zstd" (default), "zstd:LEVEL", "snappy", "lz4", "gzip", "gzip:LEVEL", "none". */
   compression?: string;
-  /** Rows per Parquet row group. */
+  /** Rows per Parquet row group (default 262,144; workers share inputs of two row groups or more by rows). */
   rowGroupSize?: number;
 }
 

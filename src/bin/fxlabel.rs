@@ -83,7 +83,7 @@ struct LabelArgs {
     #[arg(long, default_value = "zstd")]
     compression: String,
     /// Parquet rows per row group.
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = fxlabel::EncodeOptions::default().row_group_size)]
     row_group_size: usize,
     /// Replace existing files made with other settings or data.
     #[arg(long)]

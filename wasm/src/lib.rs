@@ -364,7 +364,7 @@ impl CandleInput {
     ///
     /// ```js
     /// const input = new CandleInput();
-    /// input.keep(0, 1 << 20, options); // the first row group's rows
+    /// input.keep(0, 1 << 18, options); // the first row group's rows
     /// ```
     pub fn keep(&mut self, start: f64, end: f64, options: JsValue) -> Result<(), JsValue> {
         let row = |v: f64, name: &str| {
@@ -422,6 +422,12 @@ impl Labeler {
     #[wasm_bindgen(getter)]
     pub fn rows(&self) -> usize {
         self.inner.candles().total_rows()
+    }
+
+    /// Parquet rows per row group (the `rowGroupSize` option).
+    #[wasm_bindgen(getter, js_name = rowGroupSize)]
+    pub fn row_group_size(&self) -> usize {
+        self.enc.row_group_size.max(1)
     }
 
     /// Rows this labeler labels: all of them, or its `keep` range.
