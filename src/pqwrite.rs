@@ -575,6 +575,8 @@ pub(crate) struct Scratch {
     comp: Vec<u8>,
     idx: Vec<u32>,
     table: Vec<u32>,
+    /// Slots of `table` in use, to empty it without clearing it all.
+    used: Vec<u32>,
     dict: Vec<f32>,
 }
 
@@ -745,8 +747,16 @@ fn return_dictionary(side: &SideRows, s: &mut Scratch) -> bool {
     let rows = side.label.len();
     s.dict.clear();
     s.idx.clear();
-    s.table.clear();
-    s.table.resize(1 << TABLE_BITS, u32::MAX);
+    // Empty the table from the last call: only the slots it used.
+    if s.table.len() != 1 << TABLE_BITS {
+        s.table.clear();
+        s.table.resize(1 << TABLE_BITS, u32::MAX);
+    } else {
+        for &h in &s.used {
+            s.table[h as usize] = u32::MAX;
+        }
+    }
+    s.used.clear();
     let (tb, sb) = (side.target.to_bits(), side.stop.to_bits());
     s.dict.push(side.target);
     s.dict.push(side.stop);
@@ -759,6 +769,7 @@ fn return_dictionary(side: &SideRows, s: &mut Scratch) -> bool {
             let e = s.table[h as usize];
             if e == u32::MAX {
                 s.table[h as usize] = k;
+                s.used.push(h);
                 break;
             }
             if s.dict[e as usize].to_bits() == b {
@@ -788,6 +799,7 @@ fn return_dictionary(side: &SideRows, s: &mut Scratch) -> bool {
                         let k = s.dict.len() as u32;
                         s.dict.push(v);
                         s.table[h as usize] = k;
+                        s.used.push(h);
                         break k;
                     }
                     if s.dict[e as usize].to_bits() == b {
