@@ -109,7 +109,7 @@ impl Candles {
 
 /// Ticks per unit of price: prices that are whole multiples of 1e-5 (all
 /// 5-decimal and 3-decimal FX quotes) are kept as `i32` ticks.
-const TICKS: f64 = 1e5;
+pub(crate) const TICKS: f64 = 1e5;
 
 /// A price column kept as `i32` ticks of 1e-5 when every value is exactly
 /// `ticks / 1e5` (the same double, bit for bit, so labels cannot change),
@@ -607,7 +607,10 @@ mod tests {
         // keeping every earlier value exactly.
         p.push(1.100025);
         assert!(matches!(p, Prices::Float(_)));
-        assert_eq!(p.values().as_ref(), &[1.10003, 150.123, 0.0, 21_000.5, 1.1, 1.100025]);
+        assert_eq!(
+            p.values().as_ref(),
+            &[1.10003, 150.123, 0.0, 21_000.5, 1.1, 1.100025]
+        );
         for x in [-0.0, 1e300, 0.1 + 0.2, 30_000.0] {
             assert_eq!(Prices::tick(x), None, "{x}");
         }

@@ -27,13 +27,13 @@ use crate::error::{Error, Result};
 use crate::grid::{Config, Format, Side};
 use crate::kernel::{Labeler, Outcome};
 use crate::meta::{FileMeta, FORMAT_VERSION};
+use crate::pqwrite as pq;
 use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Int8Array, RecordBatch, TimestampMillisecondArray,
     UInt32Array,
 };
 use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use crate::pqwrite as pq;
 use std::collections::HashMap;
 use std::io::Write;
 use std::str::FromStr;
@@ -243,8 +243,8 @@ impl SideCols {
     }
 
     fn finish(self, extras: bool, out: &mut Vec<ArrayRef>) {
-        let nulls = (self.nulls > 0)
-            .then(|| NullBuffer::new(self.valid.iter().map(|&v| v != 0).collect()));
+        let nulls =
+            (self.nulls > 0).then(|| NullBuffer::new(self.valid.iter().map(|&v| v != 0).collect()));
         out.push(Arc::new(Int8Array::new(self.label.into(), nulls.clone())));
         out.push(Arc::new(UInt32Array::new(self.exit.into(), nulls.clone())));
         out.push(Arc::new(Float32Array::new(self.ret.into(), nulls.clone())));
@@ -289,7 +289,7 @@ pub fn config_batch(
 
 enum Sink<W: Write + Send> {
     Parquet(Box<PqSink<W>>),
-    Arrow(arrow_ipc::writer::FileWriter<W>),
+    Arrow(Box<arrow_ipc::writer::FileWriter<W>>),
 }
 
 /// The leaves of the output schema with what each holds.
@@ -466,7 +466,12 @@ impl<W: Write + Send> PqSink<W> {
     }
 
     /// Labels and writes the row group of `rows`.
-    fn row_group(&mut self, labeler: &Labeler, config: &Config, rows: std::ops::Range<usize>) -> Result<()> {
+    fn row_group(
+        &mut self,
+        labeler: &Labeler,
+        config: &Config,
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
         let p = labeler.params();
         self.long.clear();
         self.short.clear();
@@ -491,7 +496,11 @@ impl<W: Write + Send> PqSink<W> {
             if !p.sides.contains(&side) {
                 continue;
             }
-            let cols = if side == Side::Long { &self.long } else { &self.short };
+            let cols = if side == Side::Long {
+                &self.long
+            } else {
+                &self.short
+            };
             let (defs, prefix) = pq::side_levels(&cols.valid, cols.nulls);
             let rows_of = pq::SideRows {
                 valid: &cols.valid,
@@ -517,7 +526,13 @@ impl<W: Write + Send> PqSink<W> {
             }
             let mut encoded = Vec::with_capacity(kinds.len());
             for (kind, extra) in kinds {
-                encoded.push(pq::side_chunk(kind, &rows_of, extra, &mut self.codec, &mut self.scratch)?);
+                encoded.push(pq::side_chunk(
+                    kind,
+                    &rows_of,
+                    extra,
+                    &mut self.codec,
+                    &mut self.scratch,
+                )?);
             }
             for c in encoded {
                 chunks.push(pq::ChunkMeta::of(&c, self.part.len));
@@ -578,7 +593,9 @@ impl<W: Write + Send> ConfigWriter<W> {
         let schema = schema_with_meta(labeler, config);
         let sink = match opts.format {
             Format::Parquet => Sink::Parquet(Box::new(PqSink::new(labeler, &schema, opts, w)?)),
-            Format::Arrow => Sink::Arrow(arrow_ipc::writer::FileWriter::try_new(w, &schema)?),
+            Format::Arrow => Sink::Arrow(Box::new(arrow_ipc::writer::FileWriter::try_new(
+                w, &schema,
+            )?)),
         };
         Ok(ConfigWriter {
             config: *config,
@@ -597,9 +614,17 @@ impl<W: Write + Send> ConfigWriter<W> {
     /// [`file_footer`]; [`ConfigWriter::part`] says what a part holds.
     /// Parquet only, and every part but the last must hold a whole
     /// number of row groups.
-    pub fn new_part(labeler: &Labeler, config: &Config, opts: &EncodeOptions, w: W) -> Result<Self> {
+    pub fn new_part(
+        labeler: &Labeler,
+        config: &Config,
+        opts: &EncodeOptions,
+        w: W,
+    ) -> Result<Self> {
         if opts.format != Format::Parquet {
-            return Err(Error::param("format", "only Parquet files can be written in parts"));
+            return Err(Error::param(
+                "format",
+                "only Parquet files can be written in parts",
+            ));
         }
         let mut cw = Self::new(labeler, config, opts, w)?;
         cw.part = true;

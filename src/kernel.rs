@@ -30,7 +30,7 @@
 //! when asked for, add the two chains (`8 * N` bytes) to find range
 //! maxima by jumping.
 
-use crate::candles::{Candles, Prices};
+use crate::candles::{Candles, Prices, TICKS};
 use crate::error::{Error, Result};
 use crate::grid::{Config, HorizonUnit, Side, Tie, ValidParams};
 
@@ -466,7 +466,9 @@ fn first_touches(
 ) -> Touches {
     let vals = if dir == Dir::Up { &c.high } else { &c.low };
     match vals {
-        Prices::Ticks(v) => first_touches_by(c, params, hmax, dir, levels, wide, |i| v[i] as f64 / 1e5),
+        Prices::Ticks(v) => {
+            first_touches_by(c, params, hmax, dir, levels, wide, |i| v[i] as f64 / TICKS)
+        }
         Prices::Float(v) => first_touches_by(c, params, hmax, dir, levels, wide, |i| v[i]),
     }
 }

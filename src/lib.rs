@@ -35,7 +35,6 @@ pub mod store;
 pub mod synth;
 
 pub use candles::{Candles, CandlesBuilder, Fingerprint, Span};
-pub use pqwrite::Part;
 pub use encode::{
     config_batch, encode_config, file_footer, label_schema, write_config, Compression,
     ConfigWriter, EncodeOptions,
@@ -49,3 +48,4 @@ pub use output::{
     footer_size, label_counts, read_file_meta, read_label_file, read_metadata, to_ipc_stream,
     LabelCounts,
 };
+pub use pqwrite::Part;

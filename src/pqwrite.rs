@@ -235,7 +235,10 @@ impl Codec {
             }
             Compression::Lz4 => {
                 let start = out.len();
-                out.resize(start + lz4_flex::block::get_maximum_output_size(data.len()), 0);
+                out.resize(
+                    start + lz4_flex::block::get_maximum_output_size(data.len()),
+                    0,
+                );
                 let n = lz4_flex::block::compress_into(data, &mut out[start..])
                     .map_err(|e| Error::Format(format!("lz4 compression failed: {e}")))?;
                 out.truncate(start + n);
@@ -300,7 +303,13 @@ impl<'a> BitPacker<'a> {
 /// Packs `values` (each `< 2^width`, `width` <= 32) LSB first, padded
 /// with zeros to `count` values.
 #[inline]
-fn pack<T: Copy>(values: &[T], count: usize, width: u32, map: &impl Fn(T) -> u32, out: &mut Vec<u8>) {
+fn pack<T: Copy>(
+    values: &[T],
+    count: usize,
+    width: u32,
+    map: &impl Fn(T) -> u32,
+    out: &mut Vec<u8>,
+) {
     match width {
         1 | 2 | 4 => {
             let per = 8 / width as usize;
@@ -421,7 +430,11 @@ pub(crate) fn delta_binary_packed<T: Copy>(values: &[T], f: impl Fn(T) -> i64, o
         let mut widths = [0u32; BLOCK / MINI];
         for (m, w) in widths.iter_mut().enumerate().take(minis) {
             let s = &deltas[m * MINI..((m + 1) * MINI).min(k)];
-            let max = s.iter().map(|&d| d.wrapping_sub(min) as u64).max().unwrap_or(0);
+            let max = s
+                .iter()
+                .map(|&d| d.wrapping_sub(min) as u64)
+                .max()
+                .unwrap_or(0);
             *w = bits(max);
         }
         out.extend(widths.iter().map(|&w| w as u8));
@@ -430,8 +443,13 @@ pub(crate) fn delta_binary_packed<T: Copy>(values: &[T], f: impl Fn(T) -> i64, o
                 continue;
             }
             let mut p = BitPacker::new(out);
-            for idx in m * MINI..(m + 1) * MINI {
-                let d = if idx < k { deltas[idx].wrapping_sub(min) as u64 } else { 0 };
+            // The last miniblock is padded with zeros to 32 values.
+            for (idx, &delta) in deltas.iter().enumerate().skip(m * MINI).take(MINI) {
+                let d = if idx < k {
+                    delta.wrapping_sub(min) as u64
+                } else {
+                    0
+                };
                 if w > 32 {
                     p.put(d & 0xFFFF_FFFF, 32);
                     p.put(d >> 32, w - 32);
@@ -586,7 +604,14 @@ pub(crate) fn timestamp_chunk(ts: &[i64], codec: &mut Codec, s: &mut Scratch) ->
     s.body.clear();
     delta_binary_packed(ts, |t| t, &mut s.body);
     let body = std::mem::take(&mut s.body);
-    data_page(codec, &mut c, &body, ts.len(), ENC_DELTA_BINARY_PACKED, &mut s.comp)?;
+    data_page(
+        codec,
+        &mut c,
+        &body,
+        ts.len(),
+        ENC_DELTA_BINARY_PACKED,
+        &mut s.comp,
+    )?;
     s.body = body;
     c.encodings = vec![ENC_DELTA_BINARY_PACKED, ENC_RLE];
     if let (Some(a), Some(b)) = (ts.iter().min(), ts.iter().max()) {
@@ -623,7 +648,11 @@ pub(crate) fn side_chunk(
         nulls: if all { 0 } else { side.nulls },
         ..*side
     };
-    let extra = if all && extra.len() >= known { &extra[..known] } else { extra };
+    let extra = if all && extra.len() >= known {
+        &extra[..known]
+    } else {
+        extra
+    };
     match kind {
         Kind::Label => {
             // Dictionary [-1, 0, 1]: index = label + 1.
@@ -636,7 +665,10 @@ pub(crate) fn side_chunk(
             let vals = if all {
                 side.label
             } else {
-                filtered = (0..rows).filter(valid_rows).map(|r| side.label[r]).collect();
+                filtered = (0..rows)
+                    .filter(valid_rows)
+                    .map(|r| side.label[r])
+                    .collect();
                 &filtered
             };
             let (lo, hi) = vals
@@ -660,7 +692,14 @@ pub(crate) fn side_chunk(
                 &filtered
             };
             delta_binary_packed(vals, |v| v as i32 as i64, &mut body);
-            data_page(codec, &mut c, &body, rows, ENC_DELTA_BINARY_PACKED, &mut s.comp)?;
+            data_page(
+                codec,
+                &mut c,
+                &body,
+                rows,
+                ENC_DELTA_BINARY_PACKED,
+                &mut s.comp,
+            )?;
             c.encodings = vec![ENC_DELTA_BINARY_PACKED, ENC_RLE];
             if let (Some(lo), Some(hi)) = (vals.iter().min(), vals.iter().max()) {
                 c.stats.min = Some(lo.to_le_bytes().to_vec());
@@ -713,14 +752,22 @@ pub(crate) fn side_chunk(
             c.encodings = vec![ENC_PLAIN, ENC_RLE];
         }
         Kind::Timestamp => {
-            return Err(Error::Format("the timestamp column is not a side column".into()))
+            return Err(Error::Format(
+                "the timestamp column is not a side column".into(),
+            ))
         }
     }
     s.body = body;
     Ok(c)
 }
 
-fn dict_page(codec: &mut Codec, c: &mut Chunk, dict: &[u8], n: usize, scratch: &mut Vec<u8>) -> Result<()> {
+fn dict_page(
+    codec: &mut Codec,
+    c: &mut Chunk,
+    dict: &[u8],
+    n: usize,
+    scratch: &mut Vec<u8>,
+) -> Result<()> {
     c.has_dictionary = true;
     page(
         codec,
@@ -875,7 +922,13 @@ impl Part {
             varint(&mut b, rg.offset);
             varint(&mut b, rg.chunks.len() as u64);
             for c in &rg.chunks {
-                for v in [c.offset, c.compressed, c.uncompressed, c.values, c.data_page] {
+                for v in [
+                    c.offset,
+                    c.compressed,
+                    c.uncompressed,
+                    c.values,
+                    c.data_page,
+                ] {
                     varint(&mut b, v);
                 }
                 b.push(c.has_dictionary as u8);
@@ -945,7 +998,11 @@ impl Part {
                     stats: Stats { nulls, min, max },
                 });
             }
-            row_groups.push(RowGroupMeta { rows, offset, chunks });
+            row_groups.push(RowGroupMeta {
+                rows,
+                offset,
+                chunks,
+            });
         }
         if r.i != b.len() {
             return Err(bad());
@@ -1021,7 +1078,14 @@ pub(crate) fn file_footer(
     for c in columns {
         t.open();
         t.i32(1, c.kind.physical());
-        t.i32(3, if c.kind == Kind::Timestamp { REQUIRED } else { OPTIONAL });
+        t.i32(
+            3,
+            if c.kind == Kind::Timestamp {
+                REQUIRED
+            } else {
+                OPTIONAL
+            },
+        );
         t.binary(4, c.name.as_bytes());
         match c.kind {
             Kind::Timestamp => {
@@ -1067,7 +1131,9 @@ pub(crate) fn file_footer(
     for p in parts {
         for rg in &p.row_groups {
             if rg.chunks.len() != columns.len() {
-                return Err(Error::Format("a file part does not match this grid's columns".into()));
+                return Err(Error::Format(
+                    "a file part does not match this grid's columns".into(),
+                ));
             }
             t.open();
             t.list(1, T_STRUCT, rg.chunks.len());
@@ -1134,7 +1200,6 @@ pub(crate) fn file_footer(
     Ok(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1200,7 +1265,11 @@ mod tests {
                 let mut v = Vec::new();
                 while v.len() < n {
                     let x = (next() % (1u64 << width)) as u32;
-                    let run = if next() % 3 == 0 { (next() % 40) as usize } else { 1 };
+                    let run = if next() % 3 == 0 {
+                        (next() % 40) as usize
+                    } else {
+                        1
+                    };
                     v.extend(std::iter::repeat_n(x, run.min(n - v.len()).max(1)));
                 }
                 v.truncate(n);
@@ -1237,7 +1306,11 @@ mod tests {
                     data_page: 9,
                     has_dictionary: true,
                     encodings: vec![0, 3, 8],
-                    stats: Stats { nulls: 1, min: Some(vec![1, 2]), max: None },
+                    stats: Stats {
+                        nulls: 1,
+                        min: Some(vec![1, 2]),
+                        max: None,
+                    },
                 }],
             }],
             len: 14,

@@ -35,7 +35,11 @@ fn parts_join_to_the_whole_file() {
             target_pips: vec![2.0, 7.5],
             stop_pips: vec![3.0, 5.0],
             horizons: vec![1, 15, 60 + (case as u64 % 5) * 50],
-            horizon_unit: if bars { HorizonUnit::Bars } else { HorizonUnit::Minutes },
+            horizon_unit: if bars {
+                HorizonUnit::Bars
+            } else {
+                HorizonUnit::Minutes
+            },
             extras: case % 4 == 3,
             pip_value: if jpy { 0.01 } else { 0.0001 },
             ..Params::default()
@@ -45,14 +49,21 @@ fn parts_join_to_the_whole_file() {
         let rgs = 100 + (rng.next() % 700) as usize;
         let opts = EncodeOptions {
             row_group_size: rgs,
-            compression: if case % 5 == 0 { Compression::Snappy } else { Compression::Zstd(1) },
+            compression: if case % 5 == 0 {
+                Compression::Snappy
+            } else {
+                Compression::Zstd(1)
+            },
             ..EncodeOptions::default()
         };
         let whole = rebuild(&candles, None, &params);
         let planner = rebuild(&candles, Some((0, 0)), &params);
         assert_eq!(planner.rows(), 0);
         assert_eq!(planner.candles().len(), 0);
-        assert_eq!(planner.candles().fingerprint(), whole.candles().fingerprint());
+        assert_eq!(
+            planner.candles().fingerprint(),
+            whole.candles().fingerprint()
+        );
         // Shard boundaries on row-group multiples; sometimes one shard,
         // sometimes an empty one past the end.
         let groups = n.div_ceil(rgs);
@@ -85,7 +96,11 @@ fn parts_join_to_the_whole_file() {
                 parts.push(fxlabel::Part::from_bytes(&part.to_bytes()).unwrap());
             }
             file.extend(fxlabel::file_footer(&planner, cfg, &opts, &parts).unwrap());
-            assert!(file == want, "case {case} {}: joined parts differ from the whole file", cfg.key());
+            assert!(
+                file == want,
+                "case {case} {}: joined parts differ from the whole file",
+                cfg.key()
+            );
         }
         // Parts that do not cover the input are refused.
         let cfg = whole.configs()[0];
@@ -97,7 +112,9 @@ fn parts_join_to_the_whole_file() {
 #[test]
 fn part_wire_form_rejects_garbage() {
     assert!(fxlabel::Part::from_bytes(b"").is_err());
-    assert!(fxlabel::Part::from_bytes(b"FXP\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01").is_err());
+    assert!(
+        fxlabel::Part::from_bytes(b"FXP\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01").is_err()
+    );
     let p = fxlabel::Part::default();
     let b = p.to_bytes();
     assert!(fxlabel::Part::from_bytes(&b).is_ok());

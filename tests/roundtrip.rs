@@ -317,7 +317,11 @@ fn rare_encoder_paths_round_trip() {
             .map(|o| o.return_pips.to_bits())
             .collect();
         if k == 0 {
-            assert!(distinct.len() > 65_536, "distinct returns {}", distinct.len());
+            assert!(
+                distinct.len() > 65_536,
+                "distinct returns {}",
+                distinct.len()
+            );
         } else {
             assert!(amb > 1000, "ambiguous {amb}");
         }

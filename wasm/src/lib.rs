@@ -341,7 +341,7 @@ impl CandleInput {
         })?;
         // Owned bytes (one copy from JS), read without another copy.
         plan.read_row_group(index as usize, bytes::Bytes::from(bytes), &mut self.builder)
-        .map_err(js_err)
+            .map_err(js_err)
     }
 
     /// Appends a chunk of CSV text (UTF-8 bytes; may end mid-line). The
@@ -570,9 +570,6 @@ impl Labeler {
         self.bench_label_pass(&string_arg(&key, "key")?)
     }
 
-    /// Throws unless the file whose tail (at least `footerSize` bytes) is
-    /// given was made for `key` from this input with these settings; the
-    /// message names the differing setting.
     /// The part of one config's file for this labeler's `keep` rows
     /// (see `stream`; `part()` once done).
     #[wasm_bindgen(js_name = streamPart)]
@@ -605,6 +602,9 @@ impl Labeler {
         self.footer(&key, v)
     }
 
+    /// Throws unless the file whose tail (at least `footerSize` bytes) is
+    /// given was made for `key` from this input with these settings; the
+    /// message names the differing setting.
     #[wasm_bindgen(js_name = checkFile)]
     pub fn js_check_file(
         &self,
@@ -649,7 +649,10 @@ impl ConfigStream {
     /// `Labeler.footer`.
     pub fn part(&self) -> Result<Vec<u8>, JsValue> {
         if !self.done {
-            return Err(param_err("part", "the part is not complete yet: call next() until it returns undefined"));
+            return Err(param_err(
+                "part",
+                "the part is not complete yet: call next() until it returns undefined",
+            ));
         }
         self.writer
             .part()
