@@ -141,10 +141,13 @@ fn main() {
         rows / label_s / 1e6
     );
     println!(
-        "building Arrow batches {:8.2} s   (on top of labeling)",
+        "Arrow batches (IPC)    {:8.2} s   (on top of labeling; the Arrow IPC path only)",
         build_s - label_s
     );
-    println!("Parquet encoding (zstd){:8.2} s", enc_total_s - build_s);
+    println!(
+        "Parquet encoding (zstd){:8.2} s   (label+encode minus labeling)",
+        enc_total_s - label_s
+    );
     println!(
         "label+encode           {enc_total_s:8.2} s   ({:.1} M config-rows/s)",
         rows / enc_total_s / 1e6
