@@ -44,7 +44,7 @@ function log(msg) {
 }
 
 // ---------- settings ----------
-const FIELDS = ["targets", "stops", "horizons", "unit", "pair", "pip", "tie"];
+const FIELDS = ["targets", "stops", "horizons", "unit", "pair", "pip", "tie", "workers"];
 const CHECKS = ["long", "short", "overwrite"];
 function saveSettings() {
   const s = { source: document.querySelector("input[name=source]:checked").value };
@@ -92,6 +92,8 @@ function readOptions() {
     sides,
     tie: $("tie").value,
     overwrite: $("overwrite").checked,
+    // Web Workers sharing the rows (inputs of two row groups or more).
+    workers: Math.max(1, Math.min(16, Math.floor(Number($("workers").value)) || 1)),
   };
 }
 // Grid order, as the worker runs it: targets, then stops, then horizons.

@@ -266,6 +266,41 @@ test("a Parquet input (made by the native CLI's synth)", async (t) => {
   await context.close();
 });
 
+test("two Web Workers share the rows of a Parquet file of three row groups; files equal the native CLI's", async (t) => {
+  const bin = ["release", "debug"].map((p) => path.join(ROOT, "target", p, "fxlabel")).find(existsSync);
+  if (!bin) return t.skip("no native fxlabel binary in target/ (cargo build --features cli)");
+  const file = path.join(tmp, "synth600k.parquet");
+  execFileSync(bin, ["synth", "600000", file]);
+  const ref = path.join(tmp, "native600k");
+  execFileSync(bin, ["label", file, "--out", ref, "--targets", "10", "--stops", "5,10", "--horizons", "60", "-q"]);
+  const { context, page, problems } = await openDemo();
+  await page.setInputFiles("#file", file);
+  await setGrid(page, { targets: "10", stops: "5,10", horizons: "60" });
+  await page.fill("#workers", "2");
+  await page.click("#start");
+  const s = await waitFinished(page, 300_000);
+  assert.equal(s.phase, "done", JSON.stringify(s.error));
+  assert.equal(s.summary.rows, 600000);
+  assert.match(await logText(page), /2 workers, rows 0-262143, rows 262144-599999/);
+  const names = await opfsNames(page);
+  assert.deepEqual(names, ["T10_S10_H60.parquet", "T10_S5_H60.parquet"]);
+  for (const name of names) {
+    const got = await page.evaluate(async (name) => {
+      const d = await (await navigator.storage.getDirectory()).getDirectoryHandle("labels");
+      const b = new Uint8Array(await (await (await d.getFileHandle(name)).getFile()).arrayBuffer());
+      let h = 0;
+      for (let i = 0; i < b.length; i++) h = (Math.imul(h, 31) + b[i]) | 0;
+      return { size: b.length, h };
+    }, name);
+    const want = readFileSync(path.join(ref, name));
+    let h = 0;
+    for (let i = 0; i < want.length; i++) h = (Math.imul(h, 31) + want[i]) | 0;
+    assert.deepEqual(got, { size: want.length, h }, name);
+  }
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("the default grid on the sample, with a screenshot of the finished page", async () => {
   const { context, page, problems } = await openDemo();
   await setGrid(page, { targets: "5,10,15,20,30,50", stops: "5,10,15,20,30", horizons: "1,5,15,30,60,240,1440" });
