@@ -59,6 +59,17 @@ function toBytes(chunk) {
   throw hostError(`candle chunks must be strings or bytes, got ${typeof chunk}`, "param", { param: "candles" });
 }
 
+/** The chunks of `parts` (Uint8Arrays) as one Uint8Array. */
+function concatBytes(parts) {
+  const all = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let off = 0;
+  for (const b of parts) {
+    all.set(b, off);
+    off += b.length;
+  }
+  return all;
+}
+
 /**
  * Builds the host around an initialised wasm module.
  * @param {object} wasm the wasm-bindgen exports (CandleInput, footerSize, ...)
@@ -208,12 +219,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
         if (parquet) parquet.push(bytes);
         else if (bytes.length > 0) appendCsvBytes(input, bytes);
       }
-      if (parquet) {
-        const all = new Uint8Array(parquet.reduce((n, b) => n + b.length, 0));
-        let off = 0;
-        for (const b of parquet) all.set(b, (off += b.length) - b.length);
-        await appendParquetBytes(input, all);
-      }
+      if (parquet) await appendParquetBytes(input, concatBytes(parquet));
       return;
     }
     if (typeof candles === "object" && ("close" in candles || "timestamps" in candles || "timestamp" in candles)) {
@@ -238,7 +244,16 @@ export function createHost(wasm, defaultStore, platform = {}) {
     }
   }
 
+  // Writes a file given as pieces (`pieces.next()`: a Uint8Array, or a
+  // promise of one, then undefined): streamed when the store can, else
+  // joined and written whole. Resolves to {path, bytes}.
   async function saveStream(store, key, name, pieces) {
+    if (!store.writeStream) {
+      const all = [];
+      for (let p; (p = await pieces.next()) !== undefined; ) all.push(p);
+      const bytes = concatBytes(all);
+      return { path: await saveFile(store, key, name, bytes), bytes: bytes.length };
+    }
     try {
       return await store.writeStream(name, pieces);
     } catch (err) {
@@ -413,17 +428,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
             workers,
             rows,
             shards,
-            save: async (key, pieces) => {
-              if (store.writeStream) return saveStream(store, key, fileName(key), pieces);
-              // A store without streamed writes gets the joined file.
-              const all = [];
-              for (let p; (p = await pieces.next()) !== undefined; ) all.push(p);
-              const bytes = new Uint8Array(all.reduce((n, b) => n + b.length, 0));
-              let off = 0;
-              for (const b of all) bytes.set(b, (off += b.length) - b.length);
-              const path = await saveFile(store, key, fileName(key), bytes);
-              return { path, bytes: bytes.length };
-            },
+            save: (key, pieces) => saveStream(store, key, fileName(key), pieces),
             footer: (key, parts) => call(() => labeler.footer(key, parts)),
             shouldStop: () => !!host.signal?.aborted,
             onWritten(key, where, bytes) {

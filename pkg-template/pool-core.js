@@ -118,3 +118,19 @@ export function runShards(spawn, { keys, shards, onWritten, save, footer, should
   });
 }
 
+
+/**
+ * The worker side: sends `key`'s part for this worker's rows with `post(msg,
+ * transfer)`, piece by piece (transferred, not copied), then what the part
+ * holds for the footer. `call` wraps wasm calls (the host's trap report).
+ */
+export function sendPart(labeler, key, post, call = (f) => f()) {
+  const stream = call(() => labeler.streamPart(key));
+  try {
+    for (let piece; (piece = call(() => stream.next())) !== undefined; ) post({ key, piece }, [piece.buffer]);
+    const part = call(() => stream.part());
+    post({ key, part }, [part.buffer]);
+  } finally {
+    stream.free();
+  }
+}

@@ -6,6 +6,7 @@
 // streaming each to disk under a temporary name.
 import { parentPort, workerData } from "node:worker_threads";
 import { openLabeler, openPath, fsStore } from "./node.js";
+import { sendPart } from "./pool-core.js";
 
 const { path, shared, wasmOptions, timeColumn, dir, shard } = workerData;
 const store = fsStore(dir);
@@ -33,7 +34,7 @@ async function pump() {
       return;
     }
     try {
-      if (shard) sendPart(key);
+      if (shard) sendPart(labeler, key, (m, t) => parentPort.postMessage(m, t));
       else {
         const name = labeler.fileName(key);
         // Freed at once: the stream holds a row group's buffers in wasm
@@ -51,17 +52,6 @@ async function pump() {
     }
   }
   busy = false;
-}
-
-function sendPart(key) {
-  const stream = labeler.streamPart(key);
-  try {
-    for (let piece; (piece = stream.next()) !== undefined; ) parentPort.postMessage({ key, piece }, [piece.buffer]);
-    const part = stream.part();
-    parentPort.postMessage({ key, part }, [part.buffer]);
-  } finally {
-    stream.free();
-  }
 }
 
 parentPort.on("message", (m) => {

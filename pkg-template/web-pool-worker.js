@@ -3,6 +3,7 @@
 // piece (transferred), then what the part holds for the footer.
 import init, * as wasm from "./fxlabel.js";
 import { createHost } from "./host.js";
+import { sendPart } from "./pool-core.js";
 
 const ready = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.meta.url) });
 const host = createHost(wasm, () => null);
@@ -18,17 +19,6 @@ async function start({ input, wasmOptions, timeColumn, shard }) {
     self.postMessage({ ready: true });
   } catch (err) {
     self.postMessage({ error: { message: err?.message ?? String(err), kind: err?.kind ?? "io" } });
-  }
-}
-
-function sendPart(key) {
-  const stream = host.call(() => labeler.streamPart(key));
-  try {
-    for (let piece; (piece = host.call(() => stream.next())) !== undefined; ) self.postMessage({ key, piece }, [piece.buffer]);
-    const part = host.call(() => stream.part());
-    self.postMessage({ key, part }, [part.buffer]);
-  } finally {
-    stream.free();
   }
 }
 
@@ -48,7 +38,7 @@ async function pump() {
       return;
     }
     try {
-      sendPart(m.key);
+      sendPart(labeler, m.key, (msg, t) => self.postMessage(msg, t), host.call);
     } catch (err) {
       self.postMessage({ key: m.key, error: { message: `${m.key}: ${err?.message ?? err}`, kind: err?.kind ?? "io" } });
     }

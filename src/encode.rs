@@ -514,11 +514,12 @@ impl<W: Write + Send> PqSink<W> {
                 defs: &defs,
                 prefix,
             };
-            let mut kinds = vec![
-                (pq::Kind::Label, &cols.mfe),
-                (pq::Kind::ExitOffset, &cols.mfe),
-                (pq::Kind::Return, &cols.mfe),
-                (pq::Kind::Ambiguous, &cols.mfe),
+            // (kind, values of an extra column; none for the others)
+            let mut kinds: Vec<(pq::Kind, &[f32])> = vec![
+                (pq::Kind::Label, &[]),
+                (pq::Kind::ExitOffset, &[]),
+                (pq::Kind::Return, &[]),
+                (pq::Kind::Ambiguous, &[]),
             ];
             if p.extras {
                 kinds.push((pq::Kind::Extra, &cols.mfe));

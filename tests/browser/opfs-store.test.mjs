@@ -34,6 +34,7 @@ async function inWorker(fn, { detach = false } = {}) {
       const code = `
         import { opfsStore } from "${base}pkg/opfs-store.js";
         import { createHost } from "${base}pkg/host.js";
+        import { runWebPool } from "${base}pkg/web-pool.js";
         import init, * as wasm from "${base}pkg/fxlabel.js";
         await init({ module_or_path: new URL("${base}pkg/fxlabel_bg.wasm") });
         const csv = (n, step = 0.0003) => {
@@ -44,7 +45,7 @@ async function inWorker(fn, { detach = false } = {}) {
           }
           return s;
         };
-        const ctx = { opfsStore, createHost, wasm, csv, signalKill: () => postMessage({ killable: true }) };
+        const ctx = { opfsStore, createHost, runWebPool, wasm, csv, signalKill: () => postMessage({ killable: true }) };
         try {
           postMessage({ ok: true, value: await (${src})(ctx) });
         } catch (err) {
@@ -269,53 +270,36 @@ test("the host resumes from OPFS and refuses a file made with other settings", a
 
 test("in a worker: the Web Worker pool shares rows (workers: 3) and writes the same files as one worker", async () => {
   const r = ok(
-    await page.evaluate(async (base) => {
-      const code = `
-        import { opfsStore } from "${base}pkg/opfs-store.js";
-        import { createHost } from "${base}pkg/host.js";
-        import { runWebPool } from "${base}pkg/web-pool.js";
-        import init, * as wasm from "${base}pkg/fxlabel.js";
-        await init({ module_or_path: new URL("${base}pkg/fxlabel_bg.wasm") });
-        let s = "timestamp,open,high,low,close\\n";
-        for (let i = 0; i < 9000; i++) {
-          const c = 1.1 + 0.0009 * Math.sin(i / 17) + 0.0003 * Math.sin(i / 3);
-          s += (1704067200000 + i * 60000) + "," + c.toFixed(5) + "," + (c + 0.0004).toFixed(5) + "," + (c - 0.0004).toFixed(5) + "," + c.toFixed(5) + "\\n";
+    await inWorker(async ({ opfsStore, createHost, runWebPool, wasm }) => {
+      let s = "timestamp,open,high,low,close\n";
+      for (let i = 0; i < 9000; i++) {
+        const c = 1.1 + 0.0009 * Math.sin(i / 17) + 0.0003 * Math.sin(i / 3);
+        s += 1704067200000 + i * 60000 + "," + c.toFixed(5) + "," + (c + 0.0004).toFixed(5) + "," + (c - 0.0004).toFixed(5) + "," + c.toFixed(5) + "\n";
+      }
+      const blob = new Blob([s]);
+      const opts = { targetPips: [5, 10], stopPips: [5], horizons: [15, 240], rowGroupSize: 2000 };
+      const read = async (store) => {
+        const out = {};
+        for (const name of (await store.list()).filter((n) => n.startsWith("T")).sort()) {
+          out[name] = Array.from(new Uint8Array(await (await store.file(name)).arrayBuffer()));
         }
-        const blob = new Blob([s]);
-        const opts = { targetPips: [5, 10], stopPips: [5], horizons: [15, 240], rowGroupSize: 2000 };
-        const read = async (store) => {
-          const out = {};
-          for (const name of (await store.list()).filter((n) => n.startsWith("T")).sort()) {
-            out[name] = Array.from(new Uint8Array(await (await store.file(name)).arrayBuffer()));
-          }
-          return out;
-        };
-        try {
-          const logs = [];
-          const host = createHost(wasm, () => null, { runPool: runWebPool });
-          const a = opfsStore("pool-test/one");
-          const b = opfsStore("pool-test/three");
-          await a.clear();
-          await b.clear();
-          const r1 = await host.labelCandles(blob, { ...opts, store: a, workers: 1 });
-          const r3 = await host.labelCandles(blob, { ...opts, store: b, workers: 3, onLog: (m) => logs.push(m) });
-          // Resume through the pool: nothing left to do.
-          const again = await host.labelCandles(blob, { ...opts, store: b, workers: 3 });
-          const one = await read(a);
-          const three = await read(b);
-          const left = (await b.list()).filter((n) => n.includes(".tmp-"));
-          postMessage({ ok: true, value: { r1: r1.written.length, r3: r3.written.length, skipped: again.skipped.length, logs, same: JSON.stringify(one) === JSON.stringify(three), files: Object.keys(three).length, left } });
-        } catch (err) {
-          postMessage({ ok: false, error: String(err?.message ?? err) + " " + err?.stack });
-        }`;
-      const w = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })), { type: "module" });
-      const reply = await new Promise((resolve, reject) => {
-        w.onmessage = ({ data }) => resolve(data);
-        w.onerror = (e) => reject(new Error(`worker failed: ${e.message}`));
-      });
-      w.terminate();
-      return reply;
-    }, env.url),
+        return out;
+      };
+      const logs = [];
+      const host = createHost(wasm, () => null, { runPool: runWebPool });
+      const a = opfsStore("pool-test/one");
+      const b = opfsStore("pool-test/three");
+      await a.clear();
+      await b.clear();
+      const r1 = await host.labelCandles(blob, { ...opts, store: a, workers: 1 });
+      const r3 = await host.labelCandles(blob, { ...opts, store: b, workers: 3, onLog: (m) => logs.push(m) });
+      // Resume through the pool: nothing left to do.
+      const again = await host.labelCandles(blob, { ...opts, store: b, workers: 3 });
+      const one = await read(a);
+      const three = await read(b);
+      const left = (await b.list()).filter((n) => n.includes(".tmp-"));
+      return { r1: r1.written.length, r3: r3.written.length, skipped: again.skipped.length, logs, same: JSON.stringify(one) === JSON.stringify(three), files: Object.keys(three).length, left };
+    }),
   );
   assert.equal(r.r1, 4);
   assert.equal(r.r3, 4);
