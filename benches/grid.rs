@@ -86,7 +86,7 @@ fn main() {
     let label_s = t.elapsed().as_secs_f64();
 
     // Labeling + building Arrow batches (no Parquet encoding).
-    let schema = std::sync::Arc::new(fxlabel::label_schema(&params.sides, false));
+    let schema = std::sync::Arc::new(fxlabel::label_schema(&params.sides, false, false));
     let t = Instant::now();
     for c in &configs {
         for a in (0..n).step_by(fxlabel::encode::BATCH_ROWS) {
@@ -208,7 +208,7 @@ fn run_baseline(candles: &fxlabel::Candles, configs: &[fxlabel::Config], ours_s:
 fn column_study(labeler: &Labeler) {
     let cfg = labeler.config("T10_S5_H60").unwrap();
     let n = labeler.candles().len();
-    let schema = std::sync::Arc::new(fxlabel::label_schema(&labeler.params().sides, false));
+    let schema = std::sync::Arc::new(fxlabel::label_schema(&labeler.params().sides, false, false));
     let batch = fxlabel::config_batch(labeler, &cfg, 0..n, schema).unwrap();
     println!(
         "\nper-column study, {} rows of {} (sizes in bytes/row, time in ms):",

@@ -5,7 +5,9 @@
 //! arrive: strictly increasing timestamps, finite prices, `low <= high`,
 //! open and close inside `[low, high]`. The first offending row is
 //! reported with its 0-based index and column. `open` is only validated
-//! and hashed, never stored, since no label depends on it.
+//! and hashed, and stored only when the run enters at the next open; a
+//! spread column is read, validated and hashed only when the run asks for
+//! one ([`CandlesBuilder::expect`]).
 //!
 //! ```
 //! use fxlabel::CandlesBuilder;
@@ -28,10 +30,17 @@ pub struct Candles {
     pub(crate) high: Prices,
     pub(crate) low: Prices,
     pub(crate) close: Vec<f64>,
+    /// Opens, kept only for `entry = next_open`.
+    pub(crate) open: Option<Prices>,
+    /// Each bar's spread in price units, kept only with a spread column.
+    pub(crate) spread: Option<Vec<f64>>,
     fingerprint: Fingerprint,
     /// Index, in the whole input, of the first row kept.
     base: usize,
-    /// Rows to label (from the first kept row); the kept rows after them
+    /// Kept rows before the first row to label (only sample weights need
+    /// them: their spans reach into the labeled rows).
+    lead: usize,
+    /// Rows to label (from kept row `lead`); the kept rows after them
     /// only complete their windows. See [`CandlesBuilder::keep`].
     output: usize,
 }
@@ -61,9 +70,24 @@ impl Candles {
         self.base
     }
 
-    /// Rows to label, starting at the first kept row.
+    /// Kept rows before the first row to label.
+    pub fn lead(&self) -> usize {
+        self.lead
+    }
+
+    /// Index, in the whole input, of the first row to label.
+    pub fn first_output_row(&self) -> usize {
+        self.base + self.lead
+    }
+
+    /// Rows to label, starting at kept row [`Candles::lead`].
     pub fn output_rows(&self) -> usize {
         self.output
+    }
+
+    /// Timestamps of the rows to label.
+    pub fn output_timestamps(&self) -> &[i64] {
+        &self.ts[self.lead..self.lead + self.output]
     }
 
     /// Rows of the whole input.
@@ -96,6 +120,16 @@ impl Candles {
         &self.close
     }
 
+    /// Opens, when kept (`entry = next_open`).
+    pub fn open(&self) -> Option<std::borrow::Cow<'_, [f64]>> {
+        self.open.as_ref().map(Prices::values)
+    }
+
+    /// Each bar's spread in price units, when read from a spread column.
+    pub fn spread(&self) -> Option<&[f64]> {
+        self.spread.as_deref()
+    }
+
     /// What identifies this input in every output file's metadata.
     pub fn fingerprint(&self) -> &Fingerprint {
         &self.fingerprint
@@ -103,7 +137,12 @@ impl Candles {
 
     /// Bytes held by the columns.
     pub fn heap_bytes(&self) -> usize {
-        self.ts.capacity() * 8 + self.high.bytes() + self.low.bytes() + self.close.capacity() * 8
+        self.ts.capacity() * 8
+            + self.high.bytes()
+            + self.low.bytes()
+            + self.close.capacity() * 8
+            + self.open.as_ref().map_or(0, Prices::bytes)
+            + self.spread.as_ref().map_or(0, |v| v.capacity() * 8)
     }
 }
 
@@ -166,6 +205,13 @@ impl Prices {
         }
     }
 
+    fn drain_front(&mut self, n: usize) {
+        match self {
+            Prices::Ticks(v) => drop(v.drain(..n)),
+            Prices::Float(v) => drop(v.drain(..n)),
+        }
+    }
+
     /// The price of row `i`.
     #[inline(always)]
     pub fn get(&self, i: usize) -> f64 {
@@ -206,7 +252,8 @@ impl Prices {
 }
 
 /// Identifies an input: row count, first and last timestamp, and a hash of
-/// the timestamp and price columns (open, high, low, close), as hex.
+/// the timestamp and price columns (open, high, low, close, and the spread
+/// column when one is used), as hex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub rows: u64,
@@ -238,8 +285,7 @@ fn avalanche(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// How far past the last labeled row a worker must keep candles: the
-/// longest window of the grid.
+/// The longest window of a grid: clock time or bars.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Span {
     /// Clock time, in milliseconds.
@@ -248,14 +294,38 @@ pub enum Span {
     Bars(u64),
 }
 
+/// What a worker labeling a range of rows must keep around it
+/// ([`crate::ValidParams::margin`]): the longest window after its last row
+/// (from its entry bar: one bar more when entering at the next open), and
+/// with sample weights the rows before it whose spans reach into it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Margin {
+    pub span: Span,
+    pub next_open: bool,
+    pub weights: bool,
+}
+
+impl From<Span> for Margin {
+    fn from(span: Span) -> Self {
+        Margin {
+            span,
+            next_open: false,
+            weights: false,
+        }
+    }
+}
+
 /// The rows a builder keeps (see [`CandlesBuilder::keep`]).
 #[derive(Debug, Clone, Copy)]
 struct Keep {
     start: usize,
     end: usize,
-    span: Span,
-    /// Set at row `end - 1`: keep rows up to this timestamp / index.
+    margin: Margin,
+    /// Set at the last labeled row's entry bar: keep rows up to this
+    /// timestamp / index.
     until: Option<Span>,
+    /// Rows before `start` kept so far that are no longer needed (weights).
+    stale: usize,
 }
 
 /// Accumulates candles chunk by chunk, validating each row as it comes.
@@ -265,12 +335,18 @@ pub struct CandlesBuilder {
     high: Prices,
     low: Prices,
     close: Vec<f64>,
-    hashes: [WordHash; 5],
+    open: Option<Prices>,
+    /// The spread column's name and values, when the run uses one.
+    spread_column: Option<String>,
+    spread: Vec<f64>,
+    hashes: [WordHash; 6],
     /// Rows accepted (kept or not).
     rows: usize,
     first_ts: i64,
     last_ts: Option<i64>,
     keep: Option<Keep>,
+    /// Kept rows before the first labeled row (weights).
+    lead: usize,
 }
 
 impl Default for CandlesBuilder {
@@ -287,17 +363,37 @@ impl CandlesBuilder {
             high: Prices::new(),
             low: Prices::new(),
             close: Vec::new(),
-            hashes: [WordHash::new(); 5],
+            open: None,
+            spread_column: None,
+            spread: Vec::new(),
+            hashes: [WordHash::new(); 6],
             rows: 0,
             first_ts: 0,
             last_ts: None,
             keep: None,
+            lead: 0,
         }
+    }
+
+    /// Reads what `params` needs beyond the four prices: the spread column
+    /// (read, validated and fingerprinted) and the opens (kept for
+    /// `entry = next_open`). Call it before the first row.
+    pub fn expect(&mut self, params: &crate::ValidParams) {
+        self.spread_column = params.spread_column.clone();
+        if params.entry == crate::Entry::NextOpen {
+            self.open = Some(Prices::new());
+        }
+    }
+
+    /// The spread column the readers must find, if any.
+    pub fn spread_column(&self) -> Option<&str> {
+        self.spread_column.as_deref()
     }
 
     /// Keeps only the rows a worker labeling rows `start..end` of the
     /// input needs: those rows, then the rows of the last one's longest
-    /// window (`span`). Every row is still validated and fingerprinted.
+    /// window, and what the settings add ([`Margin`]). Every row is still
+    /// validated and fingerprinted.
     /// `start == end` keeps nothing: enough to plan a run (configs, file
     /// names, the resume check and the footer of a file made in parts).
     /// Call it before the first row.
@@ -312,37 +408,93 @@ impl CandlesBuilder {
     /// let c = b.finish().unwrap();
     /// assert_eq!((c.base(), c.output_rows(), c.len(), c.total_rows()), (2, 2, 3, 10));
     /// ```
-    pub fn keep(&mut self, start: usize, end: usize, span: Span) {
+    pub fn keep(&mut self, start: usize, end: usize, margin: impl Into<Margin>) {
         self.keep = Some(Keep {
             start,
             end: end.max(start),
-            span,
+            margin: margin.into(),
             until: None,
+            stale: 0,
         });
     }
 
     /// Whether row `row` (timestamp `ts`) is kept.
     #[inline]
     fn kept(&mut self, row: usize, ts: i64) -> bool {
-        let Some(k) = self.keep.as_mut() else {
+        let Some(mut k) = self.keep else {
             return true;
         };
-        if row < k.start {
+        let kept = self.decide(&mut k, row, ts);
+        self.keep = Some(k);
+        kept
+    }
+
+    fn decide(&mut self, k: &mut Keep, row: usize, ts: i64) -> bool {
+        if k.end == k.start {
             return false;
         }
-        if row < k.end {
-            if row + 1 == k.end {
-                k.until = Some(match k.span {
-                    Span::Millis(ms) => Span::Millis(ts.saturating_add(ms)),
-                    Span::Bars(b) => Span::Bars((row as u64).saturating_add(b)),
-                });
+        let m = k.margin;
+        if row < k.start {
+            if !m.weights {
+                return false;
             }
+            // Rows before the range: keep those whose span may reach into
+            // it (within the longest window of a later row, one bar more
+            // for next_open), dropping the others as rows arrive.
+            let need = match m.span {
+                Span::Millis(ms) => {
+                    let lim = ts.saturating_sub(ms);
+                    k.stale + self.ts[k.stale..].partition_point(|&t| t < lim)
+                }
+                Span::Bars(b) => self.ts.len().saturating_sub((b as usize).saturating_add(1)),
+            };
+            k.stale = need.saturating_sub(1).max(k.stale);
+            if k.stale > 4096 && k.stale * 2 > self.ts.len() {
+                self.drain_front(std::mem::take(&mut k.stale));
+            }
+            return true;
+        }
+        if row == k.start {
+            self.drain_front(std::mem::take(&mut k.stale));
+            self.lead = self.ts.len();
+        }
+        // The last labeled row's entry bar: its window bounds what is kept
+        // after the range. (With weights, the rows after the range count in
+        // the concurrency too; one whose window is cut short by this bound
+        // still holds every kept bar it should, which is all weights read.)
+        let anchor = if m.next_open { k.end } else { k.end - 1 };
+        if row == anchor {
+            k.until = Some(match m.span {
+                Span::Millis(ms) => Span::Millis(ts.saturating_add(ms)),
+                Span::Bars(b) => Span::Bars((row as u64).saturating_add(b)),
+            });
+            return true;
+        }
+        if row < k.end {
             return true;
         }
         match k.until {
             Some(Span::Millis(t)) => ts <= t,
             Some(Span::Bars(r)) => row as u64 <= r,
-            None => false,
+            None => row <= anchor,
+        }
+    }
+
+    /// Drops the first `n` kept rows (rows before a kept range that no
+    /// span can reach).
+    fn drain_front(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.ts.drain(..n);
+        self.high.drain_front(n);
+        self.low.drain_front(n);
+        self.close.drain(..n);
+        if let Some(o) = self.open.as_mut() {
+            o.drain_front(n);
+        }
+        if self.spread_column.is_some() {
+            self.spread.drain(..n);
         }
     }
 
@@ -375,11 +527,32 @@ impl CandlesBuilder {
         self.high.reserve(additional);
         self.low.reserve(additional);
         self.close.reserve(additional);
+        if let Some(o) = self.open.as_mut() {
+            o.reserve(additional);
+        }
+        if self.spread_column.is_some() {
+            self.spread.reserve(additional);
+        }
     }
 
     /// Appends one row, or reports why it is invalid (the row is then not
     /// added, and the builder should be dropped).
     pub fn push(&mut self, ts: i64, open: f64, high: f64, low: f64, close: f64) -> Result<()> {
+        self.push_row(ts, open, high, low, close, None)
+    }
+
+    /// [`CandlesBuilder::push`] with the row's spread (in price units;
+    /// `None` or NaN for a missing or null value), which the builder
+    /// requires when it expects a spread column and ignores otherwise.
+    pub fn push_row(
+        &mut self,
+        ts: i64,
+        open: f64,
+        high: f64,
+        low: f64,
+        close: f64,
+        spread: Option<f64>,
+    ) -> Result<()> {
         let row = self.rows;
         if let Some(prev) = self.last_ts {
             if ts <= prev {
@@ -430,6 +603,32 @@ impl CandlesBuilder {
                 format!("close {close} is outside [low {low}, high {high}]"),
             ));
         }
+        if let Some(col) = &self.spread_column {
+            match spread {
+                Some(s) if s.is_finite() && s >= 0.0 => self.hashes[5].add(s.to_bits()),
+                Some(s) if s.is_nan() => {
+                    return Err(Error::input(
+                        Some(row),
+                        col,
+                        "the spread is missing, null or not a number",
+                    ))
+                }
+                Some(s) => {
+                    return Err(Error::input(
+                        Some(row),
+                        col,
+                        format!("spread {s} is not a finite price >= 0"),
+                    ))
+                }
+                None => {
+                    return Err(Error::input(
+                        Some(row),
+                        col,
+                        "the spread column has no value for this row",
+                    ))
+                }
+            }
+        }
         self.hashes[0].add(ts as u64);
         self.hashes[1].add(open.to_bits());
         self.hashes[2].add(high.to_bits());
@@ -445,6 +644,12 @@ impl CandlesBuilder {
             self.high.push(high);
             self.low.push(low);
             self.close.push(close);
+            if let Some(o) = self.open.as_mut() {
+                o.push(open);
+            }
+            if let (Some(_), Some(s)) = (&self.spread_column, spread) {
+                self.spread.push(s);
+            }
         }
         Ok(())
     }
@@ -458,24 +663,55 @@ impl CandlesBuilder {
         low: &[f64],
         close: &[f64],
     ) -> Result<()> {
+        self.push_columns_with(ts, open, high, low, close, None)
+    }
+
+    /// [`CandlesBuilder::push_columns`] with the spread column's chunk
+    /// (required when the builder expects one).
+    pub fn push_columns_with(
+        &mut self,
+        ts: &[i64],
+        open: &[f64],
+        high: &[f64],
+        low: &[f64],
+        close: &[f64],
+        spread: Option<&[f64]>,
+    ) -> Result<()> {
         let n = ts.len();
+        let spread = match (&self.spread_column, spread) {
+            (Some(col), None) => {
+                return Err(Error::input(
+                    None,
+                    col,
+                    format!("the spread column '{col}' is missing"),
+                ))
+            }
+            (Some(_), Some(s)) => Some(s),
+            (None, _) => None,
+        };
+        let spread_check = spread.map(|s| (self.spread_column.clone().unwrap_or_default(), s.len()));
         for (name, len) in [
             ("open", open.len()),
             ("high", high.len()),
             ("low", low.len()),
             ("close", close.len()),
-        ] {
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b))
+        .chain(spread_check)
+        {
             if len != n {
                 return Err(Error::input(
                     None,
-                    name,
+                    &name,
                     format!("column has {len} values but timestamp has {n} in this chunk"),
                 ));
             }
         }
         self.reserve(n);
         for i in 0..n {
-            self.push(ts[i], open[i], high[i], low[i], close[i])?;
+            let s = spread.map(|s| s[i]);
+            self.push_row(ts[i], open[i], high[i], low[i], close[i], s)?;
         }
         Ok(())
     }
@@ -487,7 +723,10 @@ impl CandlesBuilder {
             return Err(Error::input(None, "timestamp", "the input has no rows"));
         };
         let mut h = WordHash::new();
-        for c in &self.hashes {
+        // The spread column's hash only when one is used, so that inputs
+        // without one keep their fingerprint.
+        let cols = if self.spread_column.is_some() { 6 } else { 5 };
+        for c in &self.hashes[..cols] {
             h.add(c.0);
         }
         h.add(n as u64);
@@ -497,17 +736,25 @@ impl CandlesBuilder {
             last_ts,
             hash: format!("{:016x}", avalanche(h.0)),
         };
+        let lead = self.lead;
         let (base, output) = match self.keep {
             None => (0, n),
-            Some(k) => (k.start.min(n), k.end.min(n).saturating_sub(k.start)),
+            Some(k) => (
+                k.start.min(n) - lead.min(k.start.min(n)),
+                k.end.min(n).saturating_sub(k.start),
+            ),
         };
+        let spread = self.spread_column.is_some().then_some(self.spread);
         let mut c = Candles {
             ts: self.ts,
             high: self.high,
             low: self.low,
             close: self.close,
+            open: self.open,
+            spread,
             fingerprint,
             base,
+            lead,
             output,
         };
         // Give back spare room only when there is much of it: shrinking
@@ -519,6 +766,12 @@ impl CandlesBuilder {
             c.high.shrink_to_fit();
             c.low.shrink_to_fit();
             c.close.shrink_to_fit();
+            if let Some(o) = c.open.as_mut() {
+                o.shrink_to_fit();
+            }
+            if let Some(v) = c.spread.as_mut() {
+                v.shrink_to_fit();
+            }
         }
         Ok(c)
     }

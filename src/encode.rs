@@ -85,14 +85,18 @@ impl FromStr for Compression {
     }
 }
 
-/// How a config is written.
-#[derive(Debug, Clone, PartialEq)]
+/// How a config is written. Its field names are the options' names
+/// ([`crate::options`]).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EncodeOptions {
     pub format: Format,
     /// Parquet only (Arrow IPC files are written uncompressed, which every
     /// Arrow reader, apache-arrow JS included, can read).
+    #[serde(deserialize_with = "crate::options::parsed")]
     pub compression: Compression,
-    /// Parquet rows per row group.
+    /// Parquet rows per row group (at least 1).
+    #[serde(deserialize_with = "crate::options::row_group_size")]
     pub row_group_size: usize,
 }
 
@@ -110,8 +114,9 @@ impl Default for EncodeOptions {
     }
 }
 
-/// The output schema for `sides` (long before short) and `extras`.
-pub fn label_schema(sides: &[Side], extras: bool) -> Schema {
+/// The output schema for `sides` (long before short), `extras` (MFE and
+/// MAE) and `weights` (uniqueness).
+pub fn label_schema(sides: &[Side], extras: bool, weights: bool) -> Schema {
     let mut fields = vec![Field::new(
         "timestamp",
         DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
@@ -149,6 +154,13 @@ pub fn label_schema(sides: &[Side], extras: bool) -> Schema {
                 true,
             ));
         }
+        if weights {
+            fields.push(Field::new(
+                format!("{side}_uniqueness"),
+                DataType::Float32,
+                true,
+            ));
+        }
     }
     Schema::new(fields)
 }
@@ -166,7 +178,7 @@ pub fn file_meta(labeler: &Labeler, config: &Config) -> FileMeta {
 fn schema_with_meta(labeler: &Labeler, config: &Config) -> SchemaRef {
     let p = labeler.params();
     let meta: HashMap<String, String> = file_meta(labeler, config).to_pairs().into_iter().collect();
-    Arc::new(label_schema(&p.sides, p.extras).with_metadata(meta))
+    Arc::new(label_schema(&p.sides, p.extras, p.weights).with_metadata(meta))
 }
 
 /// One side's columns as plain vectors, with one validity flag per row
@@ -174,6 +186,9 @@ fn schema_with_meta(labeler: &Labeler, config: &Config) -> SchemaRef {
 /// cheaper to fill than one Arrow builder per column.
 struct SideCols {
     extras: bool,
+    /// Uniqueness of each row (weights only; filled per row range by
+    /// [`SideCols::set_uniqueness`]).
+    uniq: Vec<f32>,
     nulls: usize,
     /// 1 when the row's outcome is known, 0 when it is null.
     valid: Vec<u8>,
@@ -191,6 +206,7 @@ impl SideCols {
         let m = if extras { n } else { 0 };
         SideCols {
             extras,
+            uniq: Vec::new(),
             nulls: 0,
             valid: Vec::with_capacity(n),
             label: Vec::with_capacity(n),
@@ -211,6 +227,7 @@ impl SideCols {
         self.amb.clear();
         self.mfe.clear();
         self.mae.clear();
+        self.uniq.clear();
     }
 
     #[inline(always)]
@@ -242,7 +259,7 @@ impl SideCols {
         }
     }
 
-    fn finish(self, extras: bool, out: &mut Vec<ArrayRef>) {
+    fn finish(self, extras: bool, weights: bool, out: &mut Vec<ArrayRef>) {
         let nulls =
             (self.nulls > 0).then(|| NullBuffer::new(self.valid.iter().map(|&v| v != 0).collect()));
         out.push(Arc::new(Int8Array::new(self.label.into(), nulls.clone())));
@@ -254,7 +271,10 @@ impl SideCols {
         )));
         if extras {
             out.push(Arc::new(Float32Array::new(self.mfe.into(), nulls.clone())));
-            out.push(Arc::new(Float32Array::new(self.mae.into(), nulls)));
+            out.push(Arc::new(Float32Array::new(self.mae.into(), nulls.clone())));
+        }
+        if weights {
+            out.push(Arc::new(Float32Array::new(self.uniq.into(), nulls)));
         }
     }
 }
@@ -274,15 +294,18 @@ pub fn config_batch(
         long.push(l);
         short.push(s);
     })?;
-    let ts = &labeler.candles().timestamps()[rows];
+    if p.weights {
+        (long.uniq, short.uniq) = labeler.uniqueness(config, rows.clone())?;
+    }
+    let ts = &labeler.candles().output_timestamps()[rows];
     let mut cols: Vec<ArrayRef> = vec![Arc::new(
         TimestampMillisecondArray::from(ts.to_vec()).with_timezone("UTC"),
     )];
     if p.sides.contains(&Side::Long) {
-        long.finish(p.extras, &mut cols);
+        long.finish(p.extras, p.weights, &mut cols);
     }
     if p.sides.contains(&Side::Short) {
-        short.finish(p.extras, &mut cols);
+        short.finish(p.extras, p.weights, &mut cols);
     }
     Ok(RecordBatch::try_new(schema, cols)?)
 }
@@ -347,7 +370,7 @@ fn timestamp_chunk(
         }
     }
     let chunk = Arc::new(pq::timestamp_chunk(
-        &labeler.candles().timestamps()[rows],
+        &labeler.candles().output_timestamps()[rows],
         codec,
         scratch,
     )?);
@@ -435,7 +458,7 @@ impl<W: Write + Send> PqSink<W> {
         let n = rgs.min(labeler.rows().max(1));
         let extras = labeler.params().extras;
         // The file's leading magic belongs to the part at the input's start.
-        let first = labeler.candles().base() == 0;
+        let first = labeler.candles().first_output_row() == 0;
         if first {
             w.write_all(b"PAR1")
                 .map_err(|e| Error::io("cannot write the Parquet file", e))?;
@@ -480,6 +503,9 @@ impl<W: Write + Send> PqSink<W> {
             long.push(l);
             short.push(s);
         })?;
+        if p.weights {
+            (self.long.uniq, self.short.uniq) = labeler.uniqueness(config, rows.clone())?;
+        }
         let start = self.part.len;
         let mut chunks = Vec::with_capacity(self.columns.len());
         let ts = timestamp_chunk(
@@ -524,6 +550,9 @@ impl<W: Write + Send> PqSink<W> {
             if p.extras {
                 kinds.push((pq::Kind::Extra, &cols.mfe));
                 kinds.push((pq::Kind::Extra, &cols.mae));
+            }
+            if p.weights {
+                kinds.push((pq::Kind::Extra, &cols.uniq));
             }
             let mut encoded = Vec::with_capacity(kinds.len());
             for (kind, extra) in kinds {

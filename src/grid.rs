@@ -51,6 +51,17 @@ pub enum Tie {
     Target,
 }
 
+/// Where a trade enters (label contract, version 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// At the entry candle's close (the default).
+    #[default]
+    Close,
+    /// At the next bar's open: the entry bar is `i + 1`, and it trades.
+    NextOpen,
+}
+
 /// Output file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -93,13 +104,16 @@ str_enum!(HorizonUnit, "horizon_unit", "minutes" => HorizonUnit::Minutes, "bars"
 str_enum!(Side, "sides", "long" => Side::Long, "short" => Side::Short);
 str_enum!(Tie, "tie", "stop" => Tie::Stop, "target" => Tie::Target);
 str_enum!(Format, "format", "parquet" => Format::Parquet, "arrow" => Format::Arrow);
+str_enum!(Entry, "entry", "close" => Entry::Close, "next_open" => Entry::NextOpen);
 
 /// Settings of a labeling run. Build one, then [`Params::validate`] it.
+/// Its field names are the options' names ([`crate::options`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub target_pips: Vec<f64>,
     pub stop_pips: Vec<f64>,
+    #[serde(deserialize_with = "crate::options::whole_list")]
     pub horizons: Vec<u64>,
     pub horizon_unit: HorizonUnit,
     pub pip_value: f64,
@@ -107,6 +121,15 @@ pub struct Params {
     pub tie: Tie,
     /// Adds `{side}_mfe_pips` and `{side}_mae_pips`.
     pub extras: bool,
+    /// A constant spread in pips (finite, >= 0); 0: none.
+    pub spread_pips: f64,
+    /// The input column holding each bar's spread in price units; not
+    /// together with a non-zero `spread_pips`.
+    pub spread_column: Option<String>,
+    /// Enter at the candle's close or at the next bar's open.
+    pub entry: Entry,
+    /// Adds `{side}_uniqueness` (average uniqueness, AFML chapter 4).
+    pub weights: bool,
 }
 
 impl Default for Params {
@@ -120,6 +143,10 @@ impl Default for Params {
             sides: vec![Side::Long, Side::Short],
             tie: Tie::Stop,
             extras: false,
+            spread_pips: 0.0,
+            spread_column: None,
+            entry: Entry::Close,
+            weights: false,
         }
     }
 }
@@ -188,6 +215,23 @@ impl Params {
         let mut sides = self.sides.clone();
         sides.sort();
         sides.dedup();
+        if !self.spread_pips.is_finite() || self.spread_pips < 0.0 {
+            return Err(Error::param(
+                "spread_pips",
+                format!("{} is not a finite number of pips >= 0", self.spread_pips),
+            ));
+        }
+        if let Some(col) = &self.spread_column {
+            if col.trim().is_empty() {
+                return Err(Error::param("spread_column", "the column name is empty"));
+            }
+            if self.spread_pips != 0.0 {
+                return Err(Error::param(
+                    "spread_column",
+                    "give either spread_column or a non-zero spread_pips, not both",
+                ));
+            }
+        }
         let n = target_pips.len() * stop_pips.len() * horizons.len();
         if n > MAX_CONFIGS {
             return Err(Error::param(
@@ -243,11 +287,32 @@ impl ValidParams {
             sides: self.sides.clone(),
             tie: self.tie,
             extras: self.extras,
+            spread_pips: self.spread_pips,
+            spread_column: self.spread_column.clone(),
+            entry: self.entry,
+            weights: self.weights,
+        }
+    }
+
+    /// Whether the run pays a spread (a constant one or a column).
+    pub fn has_spread(&self) -> bool {
+        self.spread_pips != 0.0 || self.spread_column.is_some()
+    }
+
+    /// The span of bars a worker labeling a range of rows must keep around
+    /// it ([`crate::CandlesBuilder::keep`]).
+    pub fn margin(&self) -> crate::candles::Margin {
+        crate::candles::Margin {
+            span: self.longest_window(),
+            next_open: self.entry == Entry::NextOpen,
+            weights: self.weights,
         }
     }
 }
 
-/// Run-wide settings recorded in every output file.
+/// Run-wide settings recorded in every output file. The version 2
+/// settings are recorded only when they differ from their defaults, so
+/// files made before them (or without them) keep matching.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub horizon_unit: HorizonUnit,
@@ -255,6 +320,22 @@ pub struct Settings {
     pub sides: Vec<Side>,
     pub tie: Tie,
     pub extras: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spread_pips: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread_column: Option<String>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub entry: Entry,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub weights: bool,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
 }
 
 /// One config of the grid.

@@ -66,6 +66,20 @@ fn time_index(names: &[&str], time_column: Option<&str>) -> Result<usize> {
     }
 }
 
+/// The index of the spread column `col`, when the run reads one.
+fn spread_index(names: &[&str], col: Option<&str>) -> Result<Option<usize>> {
+    col.map(|c| {
+        find(names, c).ok_or_else(|| {
+            Error::input(
+                None,
+                c,
+                format!("the spread column '{c}' is missing (columns: {})", names.join(", ")),
+            )
+        })
+    })
+    .transpose()
+}
+
 fn price_indices(names: &[&str]) -> Result<[usize; 4]> {
     let mut out = [0; 4];
     for (k, p) in PRICE_COLUMNS.iter().enumerate() {
@@ -88,7 +102,7 @@ pub fn read_parquet(
     b: &mut CandlesBuilder,
 ) -> Result<()> {
     let file_len = bytes.len() as u64;
-    let mut plan = ParquetPlan::from_tail(&bytes, file_len, time_column)?;
+    let mut plan = ParquetPlan::open(&bytes, file_len, time_column, b.spread_column())?;
     for (i, (offset, len)) in plan.row_groups().into_iter().enumerate() {
         // check_layout in from_tail: every range lies inside the file.
         let range = bytes.slice(offset as usize..(offset + len) as usize);
@@ -121,9 +135,10 @@ pub fn read_parquet(
 pub struct ParquetPlan {
     meta: ArrowReaderMetadata,
     mask: ProjectionMask,
-    /// Root columns read: time, open, high, low, close.
+    /// Root columns read: time, open, high, low, close (and the spread).
     roots: Vec<usize>,
     time_name: String,
+    spread_name: Option<String>,
     file_len: u64,
     /// Rows to reserve (the footer's count, clamped to the file length).
     rows: usize,
@@ -159,6 +174,17 @@ impl ParquetPlan {
     /// file). Checks what [`read_parquet`] checks before reading data: the
     /// footer, the layout of every column chunk, the time and price columns.
     pub fn from_tail(tail: &[u8], file_len: u64, time_column: Option<&str>) -> Result<ParquetPlan> {
+        Self::open(tail, file_len, time_column, None)
+    }
+
+    /// [`ParquetPlan::from_tail`] that also reads the spread column
+    /// `spread_column` (for a builder that expects one).
+    pub fn open(
+        tail: &[u8],
+        file_len: u64,
+        time_column: Option<&str>,
+        spread_column: Option<&str>,
+    ) -> Result<ParquetPlan> {
         let n = tail.len();
         if n as u64 > file_len {
             return Err(Error::Format(format!(
@@ -182,8 +208,9 @@ impl ParquetPlan {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let t = time_index(&refs, time_column)?;
         let prices = price_indices(&refs)?;
+        let spread = spread_index(&refs, spread_column)?;
         // Projection over leaf columns: only flat schemas are supported.
-        let roots: Vec<usize> = std::iter::once(t).chain(prices).collect();
+        let roots: Vec<usize> = std::iter::once(t).chain(prices).chain(spread).collect();
         let md = meta.metadata();
         let schema = md.file_metadata().schema_descr();
         let mask = ProjectionMask::roots(schema, roots.iter().copied());
@@ -220,6 +247,7 @@ impl ParquetPlan {
             mask,
             roots,
             time_name: refs[t].to_string(),
+            spread_name: spread.map(|k| refs[k].to_string()),
             file_len,
             rows,
             ranges,
@@ -294,22 +322,27 @@ impl ParquetPlan {
         // becomes an error here. In the wasm build a panic aborts, and the
         // JS host reports it with the panic message.
         let time_name = self.time_name.as_str();
-        let mut cols: Option<(usize, [usize; 4])> = None;
+        let spread_name = self.spread_name.as_deref();
+        let mut cols: Option<(usize, [usize; 4], Option<usize>)> = None;
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<()> {
             for batch in rdr {
                 let batch = batch.map_err(|e| {
                     Error::Format(format!("cannot read Parquet data at row {}: {e}", b.len()))
                 })?;
                 // Every batch has the projected schema: find its columns once.
-                let (tb, pb) = match cols {
+                let (tb, pb, sb) = match cols {
                     Some(c) => c,
                     None => {
                         let bn = field_names(&batch.schema());
                         let br: Vec<&str> = bn.iter().map(String::as_str).collect();
-                        *cols.insert((find(&br, time_name).unwrap_or(0), price_indices(&br)?))
+                        *cols.insert((
+                            find(&br, time_name).unwrap_or(0),
+                            price_indices(&br)?,
+                            spread_index(&br, spread_name)?,
+                        ))
                     }
                 };
-                push_batch(&batch, tb, pb, b)?;
+                push_batch(&batch, tb, pb, sb, b)?;
             }
             Ok(())
         }));
@@ -560,11 +593,13 @@ fn field_names(schema: &arrow_schema::Schema) -> Vec<String> {
     schema.fields().iter().map(|f| f.name().clone()).collect()
 }
 
-/// Appends an Arrow record batch (columns found by index) to `b`.
+/// Appends an Arrow record batch (columns found by index; `spread`, the
+/// spread column's, when the builder expects one) to `b`.
 pub fn push_batch(
     batch: &RecordBatch,
     t: usize,
     prices: [usize; 4],
+    spread: Option<usize>,
     b: &mut CandlesBuilder,
 ) -> Result<()> {
     let base = b.len();
@@ -578,7 +613,39 @@ pub fn push_batch(
             base,
         )?);
     }
-    b.push_columns(&ts, &cols[0], &cols[1], &cols[2], &cols[3])
+    let spread = spread
+        .map(|k| spreads(batch.column(k).as_ref(), schema.field(k).name()))
+        .transpose()?;
+    b.push_columns_with(&ts, &cols[0], &cols[1], &cols[2], &cols[3], spread.as_deref())
+}
+
+/// A spread column as `f64`, nulls as NaN: the builder rejects them
+/// row by row, after each row's price checks.
+fn spreads(a: &dyn Array, name: &str) -> Result<Vec<f64>> {
+    let mut v = match a.data_type() {
+        DataType::Float64 => a.as_primitive::<Float64Type>().values().to_vec(),
+        DataType::Float32 => a
+            .as_primitive::<Float32Type>()
+            .values()
+            .iter()
+            .map(|&x| x as f64)
+            .collect(),
+        other => {
+            return Err(Error::input(
+                None,
+                name,
+                format!("type {other} is not a spread (expected float64 or float32)"),
+            ))
+        }
+    };
+    if a.null_count() > 0 {
+        for (i, x) in v.iter_mut().enumerate() {
+            if a.is_null(i) {
+                *x = f64::NAN;
+            }
+        }
+    }
+    Ok(v)
 }
 
 fn first_null(a: &dyn Array, name: &str, base: usize) -> Result<()> {
@@ -649,6 +716,8 @@ pub struct CsvReader {
     ends_len: usize,
     /// Column indices of time, open, high, low, close once the header is read.
     cols: Option<[usize; 5]>,
+    /// The spread column's index, when the builder expects one.
+    spread: Option<usize>,
     width: usize,
     record: usize,
 }
@@ -665,6 +734,7 @@ impl CsvReader {
             ends: vec![0; 16],
             ends_len: 0,
             cols: None,
+            spread: None,
             width: 0,
             record: 0,
         }
@@ -744,6 +814,7 @@ impl CsvReader {
             }
             let t = time_index(&fields, self.time_column.as_deref())?;
             let p = price_indices(&fields)?;
+            self.spread = spread_index(&fields, b.spread_column())?;
             self.cols = Some([t, p[0], p[1], p[2], p[3]]);
             self.width = fields.len();
             return Ok(());
@@ -772,7 +843,15 @@ impl CsvReader {
                 Error::input(Some(row), name[k + 1], format!("'{s}' is not a number"))
             })?;
         }
-        b.push(ts, px[0], px[1], px[2], px[3])
+        // An empty or unreadable spread is NaN: the builder names it after
+        // the row's price checks.
+        let spread = self.spread.map(|k| {
+            fields
+                .get(k)
+                .and_then(|f| f.trim().parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        });
+        b.push_row(ts, px[0], px[1], px[2], px[3], spread)
     }
 }
 

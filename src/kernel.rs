@@ -22,6 +22,16 @@
 //! monotone in the price, so the search returns exactly the bar a forward
 //! walk would.
 //!
+//! The version 2 settings keep this shape. Entering at the next open
+//! moves each row's entry price and window start one bar on; the chain
+//! from `i + 1` is the same. A spread moves the long side's entry to the
+//! ask (`b + s_e`) and gives the short side its own series (the ask bars,
+//! `high + s`, `low + s`, against the bid entry), so with a spread the long
+//! and short sides read separate tables, each still shared by every config
+//! of its side. Sample weights ([`Labeler::uniqueness`]) are one more
+//! linear pass per config and side: a difference array of the concurrency
+//! over a row range and the window around it, then prefix sums of `1/c`.
+//!
 //! Memory: each table holds one offset per candle, as `u16` when the
 //! longest window spans fewer than 65 536 bars (always with 1-minute
 //! candles and horizons up to 45 days) and `u32` otherwise; 0 means "no
@@ -32,7 +42,7 @@
 
 use crate::candles::{Candles, Prices, TICKS};
 use crate::error::{Error, Result};
-use crate::grid::{Config, HorizonUnit, Side, Tie, ValidParams};
+use crate::grid::{Config, Entry, HorizonUnit, Side, Tie, ValidParams};
 
 /// Slack of the contract's barrier test, in pips.
 pub const EPSILON_PIPS: f64 = 1e-6;
@@ -54,6 +64,10 @@ pub struct Outcome {
     pub mfe_pips: f32,
     /// Largest adverse move over bars `i+1..=exit`; as `mfe_pips`.
     pub mae_pips: f32,
+    /// Average uniqueness of the row's span `(i, exit]` (weights only,
+    /// otherwise 0; only [`Labeler::outcomes`] and
+    /// [`Labeler::uniqueness`] compute it).
+    pub uniqueness: f32,
 }
 
 /// First-touch offsets for one level, compact when windows are short.
@@ -109,6 +123,48 @@ enum Dir {
     Down,
 }
 
+/// The first-touch tables of one series of bars and one entry price per
+/// row: up (on the highs) and down (on the lows).
+#[derive(Debug, Default)]
+struct TouchSet {
+    up: Touches,
+    down: Touches,
+}
+
+impl TouchSet {
+    fn bytes(&self) -> usize {
+        self.up.offsets.iter().chain(&self.down.offsets).map(Offsets::bytes).sum()
+    }
+}
+
+/// The spread each bar pays, in price units.
+#[derive(Clone, Copy)]
+enum Spread<'a> {
+    None,
+    Const(f64),
+    Column(&'a [f64]),
+}
+
+impl Spread<'_> {
+    #[inline(always)]
+    fn at(&self, j: usize) -> f64 {
+        match self {
+            Spread::None => 0.0,
+            Spread::Const(s) => *s,
+            Spread::Column(v) => v[j],
+        }
+    }
+}
+
+/// Which bars a touch set reads and which entry price it compares them
+/// with: the bid bars against the long entry (`b + s_e`, just `b` without
+/// a spread), or the ask bars (`bid + s_j`) against the bid entry `b`.
+#[derive(Clone, Copy, PartialEq)]
+enum Book {
+    Bid,
+    Ask,
+}
+
 /// Labels the configs of one grid over one set of candles.
 ///
 /// ```
@@ -131,10 +187,17 @@ pub struct Labeler {
     candles: Candles,
     params: ValidParams,
     configs: Vec<Config>,
-    up: Touches,
-    down: Touches,
-    /// Next-greater-high and next-smaller-low chains (extras only).
+    /// The long side's tables (and the short side's without a spread).
+    bid: TouchSet,
+    /// The short side's tables when a spread is paid.
+    ask: Option<TouchSet>,
+    /// Next-greater-high and next-smaller-low chains (extras only), and
+    /// the same over the ask bars when a spread column makes them differ.
     chains: Option<(Vec<u32>, Vec<u32>)>,
+    ask_chains: Option<(Vec<u32>, Vec<u32>)>,
+    /// The largest exit offset any row can have: the longest window in
+    /// bars (one more when entering at the next open).
+    max_offset: usize,
     /// Encoded timestamp chunks shared by every config's file.
     ts_cache: std::sync::Mutex<crate::encode::TsCache>,
 }
@@ -150,37 +213,63 @@ impl Labeler {
                 format!("{n} rows is more than one run can label (2^32 - 1)"),
             ));
         }
-        let mut up_levels = Vec::new();
-        let mut down_levels = Vec::new();
-        for side in &params.sides {
-            let (up, down) = match side {
-                Side::Long => (&params.target_pips, &params.stop_pips),
-                Side::Short => (&params.stop_pips, &params.target_pips),
-            };
-            up_levels.extend_from_slice(up);
-            down_levels.extend_from_slice(down);
+        let (long, short) = (
+            params.sides.contains(&Side::Long),
+            params.sides.contains(&Side::Short),
+        );
+        let (t, st) = (&params.target_pips, &params.stop_pips);
+        // (up levels, down levels): long targets are reached upwards and
+        // its stops downwards; the short side the other way round.
+        let mut bid = (Vec::new(), Vec::new());
+        let mut ask = (Vec::new(), Vec::new());
+        let spread = params.has_spread();
+        if long {
+            bid.0.extend_from_slice(t);
+            bid.1.extend_from_slice(st);
         }
-        for v in [&mut up_levels, &mut down_levels] {
+        if short {
+            let set = if spread { &mut ask } else { &mut bid };
+            set.0.extend_from_slice(st);
+            set.1.extend_from_slice(t);
+        }
+        for v in [&mut bid.0, &mut bid.1, &mut ask.0, &mut ask.1] {
             v.sort_by(f64::total_cmp);
             v.dedup();
         }
         let hmax = params.horizons.iter().copied().max().unwrap_or(1);
-        let wide = max_window_len(&candles, params.horizon_unit, hmax) > u16::MAX as usize;
-        let up = first_touches(&candles, &params, hmax, Dir::Up, up_levels, wide);
-        let down = first_touches(&candles, &params, hmax, Dir::Down, down_levels, wide);
+        let next_open = params.entry == Entry::NextOpen;
+        let max_offset =
+            max_window_len(&candles, params.horizon_unit, hmax, next_open) + next_open as usize;
+        let wide = max_offset > u16::MAX as usize;
+        let touches = |book, (up, down): (Vec<f64>, Vec<f64>)| TouchSet {
+            up: first_touches(&candles, &params, hmax, Dir::Up, up, wide, book),
+            down: first_touches(&candles, &params, hmax, Dir::Down, down, wide, book),
+        };
+        let bid = touches(Book::Bid, bid);
+        let ask = (spread && short).then(|| touches(Book::Ask, ask));
         let chains = params.extras.then(|| {
             (
-                next_chain(&candles.high, Dir::Up),
-                next_chain(&candles.low, Dir::Down),
+                next_chain(&candles.high, Dir::Up, Spread::None),
+                next_chain(&candles.low, Dir::Down, Spread::None),
             )
         });
+        // A constant spread keeps the order of the bars; a column does not.
+        let ask_chains = match (params.extras && short, candles.spread()) {
+            (true, Some(v)) => Some((
+                next_chain(&candles.high, Dir::Up, Spread::Column(v)),
+                next_chain(&candles.low, Dir::Down, Spread::Column(v)),
+            )),
+            _ => None,
+        };
         Ok(Labeler {
             configs: params.configs(),
             candles,
             params,
-            up,
-            down,
+            bid,
+            ask,
             chains,
+            ask_chains,
+            max_offset,
             ts_cache: Default::default(),
         })
     }
@@ -226,32 +315,54 @@ impl Labeler {
     /// Bytes held by the shared work (first-touch tables and chains),
     /// not counting the candles.
     pub fn shared_bytes(&self) -> usize {
-        let t: usize = self
-            .up
-            .offsets
-            .iter()
-            .chain(&self.down.offsets)
-            .map(Offsets::bytes)
-            .sum();
-        t + self
-            .chains
-            .as_ref()
-            .map_or(0, |(a, b)| (a.len() + b.len()) * 4)
+        let chains = |c: &Option<(Vec<u32>, Vec<u32>)>| {
+            c.as_ref().map_or(0, |(a, b)| (a.len() + b.len()) * 4)
+        };
+        self.bid.bytes()
+            + self.ask.as_ref().map_or(0, TouchSet::bytes)
+            + chains(&self.chains)
+            + chains(&self.ask_chains)
     }
 
-    /// Outcomes of one side of one config for every candle.
+    /// Outcomes of one side of one config for every candle, with their
+    /// uniqueness when the run asks for weights.
     pub fn outcomes(&self, config: &Config, side: Side) -> Result<Vec<Option<Outcome>>> {
+        let rows = 0..self.rows();
         let mut out = Vec::with_capacity(self.rows());
-        self.for_each_row(config, 0..self.rows(), |_, long, short| {
+        self.for_each_row(config, rows.clone(), |_, long, short| {
             out.push(if side == Side::Long { long } else { short });
         })?;
+        if self.params.weights {
+            let (long, short) = self.uniqueness(config, rows)?;
+            let u = if side == Side::Long { long } else { short };
+            for (o, u) in out.iter_mut().zip(u) {
+                if let Some(o) = o {
+                    o.uniqueness = u;
+                }
+            }
+        }
         Ok(out)
     }
 
-    /// Calls `f(i, long, short)` for each row of `rows` in order, with the
-    /// outcome of each side (`None` for an unknown outcome or a side not
-    /// asked for). This is the linear pass a config costs.
+    /// Calls `f(r, long, short)` for each row `r` of `rows` (counted from
+    /// the first row this labeler labels) in order, with the outcome of
+    /// each side (`None` for an unknown outcome or a side not asked for).
+    /// This is the linear pass a config costs.
     pub fn for_each_row(
+        &self,
+        config: &Config,
+        rows: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, Option<Outcome>, Option<Outcome>),
+    ) -> Result<()> {
+        let out = self.rows();
+        let lead = self.candles.lead();
+        let rows = rows.start.min(out) + lead..rows.end.min(out) + lead;
+        self.pass(config, rows, |i, l, s| f(i - lead, l, s))
+    }
+
+    /// [`Labeler::for_each_row`] over kept rows `rows` (lead rows and the
+    /// rows after the labeled ones included: weights need their exits).
+    fn pass(
         &self,
         config: &Config,
         rows: std::ops::Range<usize>,
@@ -259,8 +370,7 @@ impl Labeler {
     ) -> Result<()> {
         let c = &self.candles;
         let n = c.len();
-        let out = self.rows();
-        let rows = rows.start.min(out)..rows.end.min(out);
+        let rows = rows.start.min(n)..rows.end.min(n);
         if rows.is_empty() {
             return Ok(());
         }
@@ -282,43 +392,128 @@ impl Labeler {
         let last_ts = c.fingerprint().last_ts;
         let (base, total) = (c.base() as u64, c.total_rows() as u64);
         let span = (h as i64).saturating_mul(60_000);
-        let limit = |i: usize| c.ts[i].saturating_add(span);
+        let shift = (self.params.entry == Entry::NextOpen) as usize;
+        let limit = |k: usize| c.ts[k].saturating_add(span);
         // Window end pointer (minutes mode), started by binary search.
-        let mut e = match rows.start {
-            s if s < n => c.ts.partition_point(|&t| t <= limit(s)).saturating_sub(1),
-            _ => 0,
-        };
+        let first = (rows.start + shift).min(n - 1);
+        let mut e = c.ts.partition_point(|&t| t <= limit(first)).saturating_sub(1);
         for i in rows {
+            // The entry bar: i, or i + 1 (none after the input's last row).
+            let k = i + shift;
+            if k >= n || base + k as u64 >= total {
+                f(i, None, None);
+                continue;
+            }
             let (end, complete) = match self.params.horizon_unit {
                 HorizonUnit::Minutes => {
-                    let lim = limit(i);
-                    e = e.max(i);
+                    let lim = limit(k);
+                    e = e.max(k);
                     while e + 1 < n && c.ts[e + 1] <= lim {
                         e += 1;
                     }
                     (e, last_ts >= lim)
                 }
                 HorizonUnit::Bars => {
-                    let far = i as u64 + h;
+                    let far = k as u64 + h;
                     ((far.min(n as u64 - 1)) as usize, base + far < total)
                 }
             };
             let lo = long
                 .as_ref()
-                .and_then(|t| self.outcome(t, i, end, complete, p));
+                .and_then(|t| self.outcome(t, i, k, end, complete, p));
             let sh = short
                 .as_ref()
-                .and_then(|t| self.outcome(t, i, end, complete, p));
+                .and_then(|t| self.outcome(t, i, k, end, complete, p));
             f(i, lo, sh);
         }
         Ok(())
     }
 
+    /// The average uniqueness of rows `rows` (counted like
+    /// [`Labeler::for_each_row`]) of `config`, long and short (0 for a row
+    /// whose label is unknown, or a side not asked for). Row `i`'s span is
+    /// the bars `(i, exit]`; the concurrency `c_t` of bar `t` is the number
+    /// of rows with a known label whose span holds `t`; the uniqueness is
+    /// the mean of `1 / c_t` over the span, 1 for an empty span. The rows
+    /// whose spans can meet `rows`' (the longest window around them) are
+    /// labeled again to count the concurrency, so any row range gives the
+    /// same values as the whole input.
+    pub fn uniqueness(
+        &self,
+        config: &Config,
+        rows: std::ops::Range<usize>,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
+        let out = self.rows();
+        let lead = self.candles.lead();
+        let (a, b) = (rows.start.min(out) + lead, rows.end.min(out) + lead);
+        let w = self.max_offset;
+        let lo = a.saturating_sub(w);
+        let hi = b.saturating_add(w).min(self.candles.len());
+        if a >= b {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // Exits of every row of lo..hi (u32::MAX: unknown), per side.
+        const NONE: u32 = u32::MAX;
+        let m = hi - lo;
+        let mut exits = [vec![NONE; m], vec![NONE; m]];
+        self.pass(config, lo..hi, |i, l, s| {
+            for (side, o) in [l, s].into_iter().enumerate() {
+                if let Some(o) = o {
+                    exits[side][i - lo] = (i + o.exit_offset as usize) as u32;
+                }
+            }
+        })?;
+        let mut result = [vec![0f32; b - a], vec![0f32; b - a]];
+        // Concurrency over bars lo..=hi + w, as a difference array.
+        let bars = m + w + 2;
+        let mut diff = vec![0i64; bars];
+        let mut prefix = vec![0f64; bars];
+        for (side, ex) in exits.iter().enumerate() {
+            if !self.params.sides.contains(&[Side::Long, Side::Short][side]) {
+                continue;
+            }
+            diff.iter_mut().for_each(|d| *d = 0);
+            for (r, &x) in ex.iter().enumerate() {
+                if x != NONE && x as usize > lo + r {
+                    diff[r + 1] += 1;
+                    diff[x as usize - lo + 1] -= 1;
+                }
+            }
+            // prefix[t] = sum of 1 / c_u over bars u <= t (from lo).
+            let (mut c, mut sum) = (0i64, 0f64);
+            for t in 0..bars {
+                c += diff[t];
+                if c > 0 {
+                    sum += 1.0 / c as f64;
+                }
+                prefix[t] = sum;
+            }
+            for i in a..b {
+                let x = ex[i - lo];
+                if x == NONE {
+                    continue;
+                }
+                let (r, x) = (i - lo, x as usize - lo);
+                result[side][i - a] = if x == r {
+                    1.0
+                } else {
+                    ((prefix[x] - prefix[r]) / (x - r) as f64) as f32
+                };
+            }
+        }
+        let [long, short] = result;
+        Ok((long, short))
+    }
+
+    /// The outcome of row `i` for one side, entering at bar `k` (`i` or
+    /// `i + 1`), its window ending at bar `end`. Every price expression is
+    /// the contract's, in float64 as written.
     #[inline]
     fn outcome(
         &self,
         t: &SideTables,
         i: usize,
+        k: usize,
         end: usize,
         complete: bool,
         p: f64,
@@ -346,20 +541,36 @@ impl Labeler {
                 true,
             ),
         };
-        let entry = c.close[i];
+        let e = self.entry_price(t.side, k);
         let j = i + exit;
+        let spread = self.spread();
         let return_pips = match label {
             1 => t.target_pips as f32,
             -1 => -(t.stop_pips as f32),
-            _ => (t.sign * (c.close[j] - entry) / p) as f32,
+            _ => match t.side {
+                Side::Long => ((c.close[j] - e) / p) as f32,
+                // (e - (close + s)) / p, written negated so that a zero
+                // move stays -0.0 as in files made before the spread.
+                Side::Short => (-((c.close[j] + spread.at(j)) - e) / p) as f32,
+            },
         };
         let (mut mfe_pips, mut mae_pips) = (0.0, 0.0);
         if let (Some((nh, nl)), true) = (&self.chains, exit > 0) {
-            let hi = c.high.get(range_extreme(nh, i + 1, j));
-            let lo = c.low.get(range_extreme(nl, i + 1, j));
-            let up = pos((hi - entry) / p);
-            let down = pos((entry - lo) / p);
-            (mfe_pips, mae_pips) = if t.sign > 0.0 { (up, down) } else { (down, up) };
+            let (nh, nl) = match (t.side, &self.ask_chains) {
+                (Side::Short, Some((ah, al))) => (ah, al),
+                _ => (nh, nl),
+            };
+            let (hi, lo) = (range_extreme(nh, i + 1, j), range_extreme(nl, i + 1, j));
+            (mfe_pips, mae_pips) = match t.side {
+                Side::Long => (
+                    pos((c.high.get(hi) - e) / p),
+                    pos((e - c.low.get(lo)) / p),
+                ),
+                Side::Short => (
+                    pos((e - (c.low.get(lo) + spread.at(lo))) / p),
+                    pos(((c.high.get(hi) + spread.at(hi)) - e) / p),
+                ),
+            };
         }
         Some(Outcome {
             label,
@@ -368,7 +579,44 @@ impl Labeler {
             ambiguous,
             mfe_pips,
             mae_pips,
+            uniqueness: 0.0,
         })
+    }
+
+    /// The spread of this run's bars.
+    #[inline(always)]
+    fn spread(&self) -> Spread<'_> {
+        spread_of(&self.candles, &self.params)
+    }
+
+    /// The entry price of `side` at entry bar `k`: the bid `b` (close of
+    /// `k`, or open of `k` for next_open, then `k = i + 1`), plus the entry
+    /// bar's spread for the long side, which buys at the ask.
+    #[inline(always)]
+    fn entry_price(&self, side: Side, k: usize) -> f64 {
+        entry_price(&self.candles, &self.params, self.spread(), side, k)
+    }
+}
+
+/// The spread the bars of `c` pay under `params`.
+fn spread_of<'a>(c: &'a Candles, params: &ValidParams) -> Spread<'a> {
+    match (c.spread(), params.spread_pips) {
+        (Some(v), _) => Spread::Column(v),
+        (None, s) if s != 0.0 => Spread::Const(s * params.pip_value),
+        _ => Spread::None,
+    }
+}
+
+/// See [`Labeler::entry_price`].
+#[inline(always)]
+fn entry_price(c: &Candles, params: &ValidParams, spread: Spread<'_>, side: Side, k: usize) -> f64 {
+    let b = match (&c.open, params.entry) {
+        (Some(open), Entry::NextOpen) => open.get(k),
+        _ => c.close[k],
+    };
+    match (side, spread) {
+        (Side::Long, Spread::None) | (Side::Short, _) => b,
+        (Side::Long, s) => b + s.at(k),
     }
 }
 
@@ -400,37 +648,34 @@ struct SideTables<'a> {
     stop: &'a Offsets,
     target_pips: f64,
     stop_pips: f64,
-    /// +1 long, -1 short: the sign of a price move in the side's favour.
-    sign: f64,
+    side: Side,
 }
 
 impl<'a> SideTables<'a> {
     fn new(l: &'a Labeler, config: &Config, side: Side) -> Result<Self> {
-        let (target, stop, sign) = match side {
+        let (target, stop) = match side {
             Side::Long => (
-                l.up.get(config.target_pips)?,
-                l.down.get(config.stop_pips)?,
-                1.0,
+                l.bid.up.get(config.target_pips)?,
+                l.bid.down.get(config.stop_pips)?,
             ),
-            Side::Short => (
-                l.down.get(config.target_pips)?,
-                l.up.get(config.stop_pips)?,
-                -1.0,
-            ),
+            Side::Short => {
+                let set = l.ask.as_ref().unwrap_or(&l.bid);
+                (set.down.get(config.target_pips)?, set.up.get(config.stop_pips)?)
+            }
         };
         Ok(SideTables {
             target,
             stop,
             target_pips: config.target_pips,
             stop_pips: config.stop_pips,
-            sign,
+            side,
         })
     }
 }
 
 /// The most bars any window of horizon `h` spans (its last index minus
-/// its entry index).
-fn max_window_len(c: &Candles, unit: HorizonUnit, h: u64) -> usize {
+/// its entry bar's index; the entry bar is `i + 1` with `next_open`).
+fn max_window_len(c: &Candles, unit: HorizonUnit, h: u64, next_open: bool) -> usize {
     let n = c.len();
     if n == 0 {
         return 0;
@@ -441,7 +686,7 @@ fn max_window_len(c: &Candles, unit: HorizonUnit, h: u64) -> usize {
             let span = (h as i64).saturating_mul(60_000);
             let mut e = 0;
             let mut best = 0;
-            for i in 0..n {
+            for i in next_open as usize..n {
                 let lim = c.ts[i].saturating_add(span);
                 e = e.max(i);
                 while e + 1 < n && c.ts[e + 1] <= lim {
@@ -455,7 +700,8 @@ fn max_window_len(c: &Candles, unit: HorizonUnit, h: u64) -> usize {
 }
 
 /// For every level (ascending), the offset of the first bar within the
-/// longest window (horizon `hmax`) that touches it, or 0.
+/// longest window (horizon `hmax`) that touches it, or 0, on the bars of
+/// `book` against its entry prices.
 fn first_touches(
     c: &Candles,
     params: &ValidParams,
@@ -463,17 +709,38 @@ fn first_touches(
     dir: Dir,
     levels: Vec<f64>,
     wide: bool,
+    book: Book,
 ) -> Touches {
     let vals = if dir == Dir::Up { &c.high } else { &c.low };
-    match vals {
-        Prices::Ticks(v) => {
-            first_touches_by(c, params, hmax, dir, levels, wide, |i| v[i] as f64 / TICKS)
+    let spread = spread_of(c, params);
+    // Each row's entry price: the long entry on the bid bars, the bid
+    // entry on the ask bars.
+    let side = if book == Book::Bid { Side::Long } else { Side::Short };
+    let entry = |k: usize| entry_price(c, params, spread, side, k);
+    macro_rules! run {
+        ($val:expr) => {
+            first_touches_by(c, params, hmax, dir, levels, wide, $val, entry)
+        };
+    }
+    match (vals, book, spread) {
+        (Prices::Ticks(v), Book::Bid, _) | (Prices::Ticks(v), Book::Ask, Spread::None) => {
+            run!(|i| v[i] as f64 / TICKS)
         }
-        Prices::Float(v) => first_touches_by(c, params, hmax, dir, levels, wide, |i| v[i]),
+        (Prices::Float(v), Book::Bid, _) | (Prices::Float(v), Book::Ask, Spread::None) => {
+            run!(|i| v[i])
+        }
+        (Prices::Ticks(v), Book::Ask, Spread::Const(s)) => run!(|i| v[i] as f64 / TICKS + s),
+        (Prices::Float(v), Book::Ask, Spread::Const(s)) => run!(|i| v[i] + s),
+        (Prices::Ticks(v), Book::Ask, Spread::Column(sp)) => {
+            run!(|i| v[i] as f64 / TICKS + sp[i])
+        }
+        (Prices::Float(v), Book::Ask, Spread::Column(sp)) => run!(|i| v[i] + sp[i]),
     }
 }
 
-/// [`first_touches`] over prices read by `val`.
+/// [`first_touches`] over bar prices read by `val`, against the entry
+/// price `entry(k)` of entry bar `k`.
+#[allow(clippy::too_many_arguments)]
 fn first_touches_by(
     c: &Candles,
     params: &ValidParams,
@@ -482,6 +749,7 @@ fn first_touches_by(
     levels: Vec<f64>,
     wide: bool,
     val: impl Fn(usize) -> f64,
+    entry: impl Fn(usize) -> f64,
 ) -> Touches {
     let n = c.len();
     if n == 0 {
@@ -489,6 +757,7 @@ fn first_touches_by(
         return Touches { levels, offsets };
     }
     let p = params.pip_value;
+    let shift = (params.entry == Entry::NextOpen) as usize;
     let thr: Vec<f64> = levels.iter().map(|l| l - EPSILON_PIPS).collect();
     let mut out: Vec<Vec<u32>> = Vec::new();
     let mut out16: Vec<Vec<u16>> = Vec::new();
@@ -502,41 +771,46 @@ fn first_touches_by(
     let mut e = n - 1;
     let mut stack: Vec<u32> = Vec::new();
     for i in (0..n).rev() {
-        let cap = match params.horizon_unit {
-            HorizonUnit::Bars => (i as u64 + hmax).min(n as u64 - 1) as usize,
-            HorizonUnit::Minutes => {
-                let lim = c.ts[i].saturating_add(span);
-                while c.ts[e] > lim {
-                    e -= 1;
+        // The entry bar k: i, or i + 1 with next_open (none for the last
+        // kept row: it has no touches).
+        let k = i + shift;
+        if k < n && !stack.is_empty() {
+            let cap = match params.horizon_unit {
+                HorizonUnit::Bars => (k as u64 + hmax).min(n as u64 - 1) as usize,
+                HorizonUnit::Minutes => {
+                    let lim = c.ts[k].saturating_add(span);
+                    while c.ts[e] > lim {
+                        e -= 1;
+                    }
+                    e
                 }
-                e
-            }
-        };
-        let entry = c.close[i];
-        // The stack holds the chain from i + 1: stack[len - 1] = i + 1,
-        // prices strictly more extreme towards the bottom.
-        let reach = |j: u32, t: f64| -> bool {
-            let v = val(j as usize);
-            match dir {
-                Dir::Up => (v - entry) / p >= t,
-                Dir::Down => (entry - v) / p >= t,
-            }
-        };
-        let mut hi = stack.len();
-        for (k, &t) in thr.iter().enumerate() {
-            let Some(idx) = last_true(&stack[..hi], |j| reach(j, t)) else {
-                break;
             };
-            let j = stack[idx] as usize;
-            if j > cap {
-                break;
+            let entry = entry(k);
+            // The stack holds the chain from i + 1: stack[len - 1] = i + 1,
+            // prices strictly more extreme towards the bottom.
+            let reach = |j: u32, t: f64| -> bool {
+                let v = val(j as usize);
+                match dir {
+                    Dir::Up => (v - entry) / p >= t,
+                    Dir::Down => (entry - v) / p >= t,
+                }
+            };
+            let mut hi = stack.len();
+            for (lvl, &t) in thr.iter().enumerate() {
+                let Some(idx) = last_true(&stack[..hi], |j| reach(j, t)) else {
+                    break;
+                };
+                let j = stack[idx] as usize;
+                if j > cap {
+                    break;
+                }
+                if wide {
+                    out[lvl][i] = (j - i) as u32;
+                } else {
+                    out16[lvl][i] = (j - i) as u16;
+                }
+                hi = idx + 1;
             }
-            if wide {
-                out[k][i] = (j - i) as u32;
-            } else {
-                out16[k][i] = (j - i) as u16;
-            }
-            hi = idx + 1;
         }
         let v = val(i);
         while let Some(&top) = stack.last() {
@@ -591,11 +865,13 @@ fn last_true(s: &[u32], f: impl Fn(u32) -> bool) -> Option<usize> {
 }
 
 /// Next strictly greater (Up) or strictly smaller (Down) element's index
-/// for every index, `n` when there is none.
-fn next_chain(vals: &Prices, dir: Dir) -> Vec<u32> {
-    match vals {
-        Prices::Ticks(v) => next_chain_by(v.len(), |i| v[i], dir),
-        Prices::Float(v) => next_chain_by(v.len(), |i| v[i], dir),
+/// for every index, `n` when there is none, over the prices plus `spread`
+/// (the ask bars).
+fn next_chain(vals: &Prices, dir: Dir, spread: Spread<'_>) -> Vec<u32> {
+    match (vals, spread) {
+        (Prices::Ticks(v), Spread::None) => next_chain_by(v.len(), |i| v[i], dir),
+        (Prices::Float(v), Spread::None) => next_chain_by(v.len(), |i| v[i], dir),
+        (v, s) => next_chain_by(v.len(), |i| v.get(i) + s.at(i), dir),
     }
 }
 
@@ -642,11 +918,15 @@ mod tests {
     fn chains_point_to_next_strictly_greater() {
         let v = Prices::Float(vec![1.0, 3.0, 2.0, 3.0, 5.0, 4.0]);
         let t = Prices::Ticks(vec![1, 3, 2, 3, 5, 4]);
-        assert_eq!(next_chain(&t, Dir::Up), next_chain(&v, Dir::Up));
-        assert_eq!(next_chain(&t, Dir::Down), next_chain(&v, Dir::Down));
-        assert_eq!(next_chain(&v, Dir::Up), vec![1, 4, 3, 4, 6, 6]);
-        assert_eq!(next_chain(&v, Dir::Down), vec![6, 2, 6, 6, 5, 6]);
-        assert_eq!(range_extreme(&next_chain(&v, Dir::Up), 1, 3), 1);
-        assert_eq!(range_extreme(&next_chain(&v, Dir::Up), 0, 5), 4);
+        let none = Spread::None;
+        assert_eq!(next_chain(&t, Dir::Up, none), next_chain(&v, Dir::Up, none));
+        assert_eq!(next_chain(&t, Dir::Down, none), next_chain(&v, Dir::Down, none));
+        assert_eq!(next_chain(&v, Dir::Up, none), vec![1, 4, 3, 4, 6, 6]);
+        assert_eq!(next_chain(&v, Dir::Down, none), vec![6, 2, 6, 6, 5, 6]);
+        assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 1, 3), 1);
+        assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 0, 5), 4);
+        // The ask bars: a spread column can change which bar is highest.
+        let s = [0.0, 0.0, 2.0, 0.0, 0.0, 0.0];
+        assert_eq!(next_chain(&v, Dir::Up, Spread::Column(&s)), vec![1, 2, 6, 4, 6, 6]);
     }
 }

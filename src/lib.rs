@@ -28,6 +28,7 @@ pub mod grid;
 pub mod input;
 pub mod kernel;
 pub mod meta;
+pub mod options;
 pub mod output;
 pub mod pqwrite;
 #[cfg(feature = "cli")]
@@ -40,7 +41,7 @@ pub use encode::{
     ConfigWriter, EncodeOptions,
 };
 pub use error::{Error, Result};
-pub use grid::{Config, Format, HorizonUnit, Params, Settings, Side, Tie, ValidParams};
+pub use grid::{Config, Entry, Format, HorizonUnit, Params, Settings, Side, Tie, ValidParams};
 pub use input::{parse_datetime_ms, read_parquet, CsvReader, ParquetPlan};
 pub use kernel::{Labeler, Outcome};
 pub use meta::{FileMeta, FORMAT_VERSION};

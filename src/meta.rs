@@ -119,6 +119,23 @@ impl FileMeta {
         if s.extras != t.extras {
             return differ("extras", s.extras.to_string(), t.extras.to_string());
         }
+        if s.spread_pips != t.spread_pips {
+            return differ(
+                "spread_pips",
+                s.spread_pips.to_string(),
+                t.spread_pips.to_string(),
+            );
+        }
+        if s.spread_column != t.spread_column {
+            let n = |c: &Option<String>| c.clone().unwrap_or_else(|| "none".into());
+            return differ("spread_column", n(&s.spread_column), n(&t.spread_column));
+        }
+        if s.entry != t.entry {
+            return differ("entry", s.entry.to_string(), t.entry.to_string());
+        }
+        if s.weights != t.weights {
+            return differ("weights", s.weights.to_string(), t.weights.to_string());
+        }
         let (x, y) = (&a.input, &b.input);
         if x.rows != y.rows {
             return differ("input rows", x.rows.to_string(), y.rows.to_string());
@@ -170,6 +187,24 @@ mod tests {
     }
 
     #[test]
+    fn default_v2_settings_are_not_recorded() {
+        // Files made before the version 2 settings keep matching.
+        let json = serde_json::to_string(&meta().settings).unwrap();
+        assert_eq!(
+            json,
+            r#"{"horizon_unit":"minutes","pip_value":0.0001,"sides":["long","short"],"tie":"stop","extras":false}"#
+        );
+        let mut m = meta();
+        m.settings.entry = crate::Entry::NextOpen;
+        m.settings.spread_column = Some("spread".into());
+        m.settings.weights = true;
+        let json = serde_json::to_string(&m.settings).unwrap();
+        assert!(json.ends_with(r#""spread_column":"spread","entry":"next_open","weights":true}"#), "{json}");
+        let back: crate::Settings = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m.settings);
+    }
+
+    #[test]
     fn round_trip_and_every_difference_is_named() {
         let m = meta();
         let pairs: HashMap<_, _> = m.to_pairs().into_iter().collect();
@@ -186,6 +221,10 @@ mod tests {
         assert!(named(&|o| o.settings.sides.pop().map(|_| ()).unwrap_or(())).contains("sides"));
         assert!(named(&|o| o.settings.tie = crate::Tie::Target).contains("tie"));
         assert!(named(&|o| o.settings.extras = true).contains("extras"));
+        assert!(named(&|o| o.settings.spread_pips = 1.5).contains("spread_pips"));
+        assert!(named(&|o| o.settings.spread_column = Some("s".into())).contains("spread_column"));
+        assert!(named(&|o| o.settings.entry = crate::Entry::NextOpen).contains("entry"));
+        assert!(named(&|o| o.settings.weights = true).contains("weights"));
         assert!(named(&|o| o.input.rows = 11).contains("input rows"));
         assert!(named(&|o| o.input.last_ts = 10).contains("time range"));
         assert!(named(&|o| o.input.hash = "cd".into()).contains("input data"));

@@ -6,8 +6,8 @@
 use clap::{Args, Parser, Subcommand};
 use fxlabel::store::{self, Progress, Status};
 use fxlabel::{
-    CandlesBuilder, Compression, CsvReader, EncodeOptions, Error, Format, HorizonUnit, Labeler,
-    Params, Side, Tie,
+    CandlesBuilder, Compression, CsvReader, EncodeOptions, Entry, Error, Format, HorizonUnit,
+    Labeler, Params, Side, Tie, ValidParams,
 };
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -78,6 +78,18 @@ struct LabelArgs {
     /// Add {side}_mfe_pips and {side}_mae_pips.
     #[arg(long)]
     extras: bool,
+    /// A constant bid/ask spread in pips (candles are bid prices).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
+    spread_pips: f64,
+    /// The input column holding each bar's spread, in price units.
+    #[arg(long)]
+    spread_column: Option<String>,
+    /// Enter at the candle's close, or at the next bar's open (next_open).
+    #[arg(long, default_value = "close")]
+    entry: String,
+    /// Add {side}_uniqueness: sample weights for overlapping labels.
+    #[arg(long)]
+    weights: bool,
     /// parquet or arrow (Arrow IPC file).
     #[arg(long, default_value = "parquet")]
     format: String,
@@ -150,6 +162,10 @@ fn params(a: &LabelArgs) -> fxlabel::Result<(Params, EncodeOptions)> {
         sides,
         tie: a.tie.parse::<Tie>()?,
         extras: a.extras,
+        spread_pips: a.spread_pips,
+        spread_column: a.spread_column.clone(),
+        entry: a.entry.parse::<Entry>()?,
+        weights: a.weights,
     };
     if a.row_group_size == 0 {
         return Err(Error::Param {
@@ -165,11 +181,17 @@ fn params(a: &LabelArgs) -> fxlabel::Result<(Params, EncodeOptions)> {
     Ok((p, e))
 }
 
-/// Reads a Parquet or CSV file (by extension, else by its magic bytes).
-fn read_input(path: &Path, time_column: Option<&str>) -> fxlabel::Result<fxlabel::Candles> {
+/// Reads a Parquet or CSV file (by extension, else by its magic bytes),
+/// with what `params` needs of it (a spread column, the opens).
+fn read_input(
+    path: &Path,
+    time_column: Option<&str>,
+    params: &ValidParams,
+) -> fxlabel::Result<fxlabel::Candles> {
     let io = |e| Error::io(format!("cannot read {}", path.display()), e);
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut b = CandlesBuilder::new();
+    b.expect(params);
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -228,7 +250,7 @@ fn label(a: &LabelArgs) -> fxlabel::Result<()> {
             eprintln!("{m}");
         }
     };
-    let candles = read_input(&a.input, a.time_column.as_deref())?;
+    let candles = read_input(&a.input, a.time_column.as_deref(), &p)?;
     say(format!(
         "read {} candles from {} in {}",
         candles.len(),

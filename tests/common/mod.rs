@@ -2,10 +2,10 @@
 //! a random candle generator.
 #![allow(dead_code)]
 
-use fxlabel::{Candles, Config, HorizonUnit, Outcome, Side, Tie};
+use fxlabel::{Candles, CandlesBuilder, Config, HorizonUnit, Outcome, Side, Tie, ValidParams};
 
 /// The contract, read literally: for each candle, walk its window bar by
-/// bar in time order.
+/// bar in time order (version 1 settings: no spread, entry at the close).
 pub fn naive(
     c: &Candles,
     cfg: &Config,
@@ -14,25 +14,65 @@ pub fn naive(
     side: Side,
     tie: Tie,
 ) -> Vec<Option<Outcome>> {
+    let zero = vec![0.0; c.len()];
+    naive_v2(c, cfg, unit, pip, side, tie, &zero, false, false)
+}
+
+/// The contract with its version 2 settings, read literally: `spread` is
+/// each bar's spread in price units (`spread_pips * pip` for a constant
+/// one), `next_open` enters at the next bar's open, `weights` adds the
+/// average uniqueness, counted bar by bar.
+#[allow(clippy::too_many_arguments)]
+pub fn naive_v2(
+    c: &Candles,
+    cfg: &Config,
+    unit: HorizonUnit,
+    pip: f64,
+    side: Side,
+    tie: Tie,
+    spread: &[f64],
+    next_open: bool,
+    weights: bool,
+) -> Vec<Option<Outcome>> {
     let (ts, high, low, close) = (c.timestamps(), c.high(), c.low(), c.close());
+    let open = c.open();
     let n = ts.len();
     let (t, s, h) = (cfg.target_pips, cfg.stop_pips, cfg.horizon);
     let mut out = Vec::new();
     for i in 0..n {
-        let entry = close[i];
+        // The entry bar k and the bid entry b.
+        let k = if next_open { i + 1 } else { i };
+        if k >= n {
+            out.push(None);
+            continue;
+        }
+        let b = if next_open {
+            open.as_ref().expect("opens are kept for next_open")[k]
+        } else {
+            close[i]
+        };
+        // Long buys at the ask and sells at the bid; short sells at the bid.
+        let e = match side {
+            Side::Long => b + spread[k],
+            Side::Short => b,
+        };
         let in_window = |j: usize| match unit {
-            HorizonUnit::Minutes => ts[j] <= ts[i] + h as i64 * 60000,
-            HorizonUnit::Bars => j <= i + h as usize,
+            HorizonUnit::Minutes => ts[j] <= ts[k] + h as i64 * 60000,
+            HorizonUnit::Bars => j <= k + h as usize,
         };
         let mut result: Option<(i8, usize, bool)> = None;
         let mut last = i;
-        let mut j = i + 1;
+        let mut j = if next_open { k } else { i + 1 };
         while j < n && in_window(j) {
-            let up = (high[j] - entry) / pip;
-            let down = (entry - low[j]) / pip;
             let (hit_t, hit_s) = match side {
-                Side::Long => (up >= t - 1e-6, down >= s - 1e-6),
-                Side::Short => (down >= t - 1e-6, up >= s - 1e-6),
+                Side::Long => (
+                    (high[j] - e) / pip >= t - 1e-6,
+                    (e - low[j]) / pip >= s - 1e-6,
+                ),
+                Side::Short => (
+                    (e - (low[j] + spread[j])) / pip >= t - 1e-6,
+                    ((high[j] + spread[j]) - e) / pip >= s - 1e-6,
+                ),
             };
             if hit_t && hit_s {
                 result = Some((if tie == Tie::Target { 1 } else { -1 }, j, true));
@@ -48,8 +88,8 @@ pub fn naive(
             j += 1;
         }
         let complete = match unit {
-            HorizonUnit::Minutes => ts[n - 1] >= ts[i] + h as i64 * 60000,
-            HorizonUnit::Bars => i + h as usize <= n - 1,
+            HorizonUnit::Minutes => ts[n - 1] >= ts[k] + h as i64 * 60000,
+            HorizonUnit::Bars => k + h as usize <= n - 1,
         };
         let (label, exit, ambiguous) = match result {
             Some(r) => r,
@@ -63,34 +103,55 @@ pub fn naive(
             1 => t as f32,
             -1 => -(s as f32),
             _ => match side {
-                Side::Long => ((close[exit] - entry) / pip) as f32,
-                Side::Short => ((entry - close[exit]) / pip) as f32,
+                Side::Long => ((close[exit] - e) / pip) as f32,
+                Side::Short => ((e - (close[exit] + spread[exit])) / pip) as f32,
             },
         };
-        let mut hi = f64::NEG_INFINITY;
-        let mut lo = f64::INFINITY;
-        for k in i + 1..=exit {
-            hi = hi.max(high[k]);
-            lo = lo.min(low[k]);
-        }
-        let (mut fav, mut adv) = (0.0f32, 0.0f32);
-        if exit > i {
-            let up = ((hi - entry) / pip).max(0.0) as f32;
-            let down = ((entry - lo) / pip).max(0.0) as f32;
-            (fav, adv) = if side == Side::Long {
-                (up, down)
-            } else {
-                (down, up)
+        // MFE / MAE: the same expressions over the bars up to the exit.
+        let (mut fav, mut adv) = (0.0f64, 0.0f64);
+        for j in i + 1..=exit {
+            let (f, a) = match side {
+                Side::Long => ((high[j] - e) / pip, (e - low[j]) / pip),
+                Side::Short => (
+                    (e - (low[j] + spread[j])) / pip,
+                    ((high[j] + spread[j]) - e) / pip,
+                ),
             };
+            fav = fav.max(f);
+            adv = adv.max(a);
         }
         out.push(Some(Outcome {
             label,
             exit_offset: (exit - i) as u32,
             return_pips,
             ambiguous,
-            mfe_pips: fav,
-            mae_pips: adv,
+            mfe_pips: fav as f32,
+            mae_pips: adv as f32,
+            uniqueness: 0.0,
         }));
+    }
+    if weights {
+        // c_t: rows with a known label whose span (i, exit] holds bar t.
+        let spans: Vec<Option<(usize, usize)>> = out
+            .iter()
+            .enumerate()
+            .map(|(i, o)| o.map(|o| (i, i + o.exit_offset as usize)))
+            .collect();
+        let conc = |t: usize| {
+            spans
+                .iter()
+                .filter(|s| matches!(s, Some((i, x)) if *i < t && t <= *x))
+                .count() as f64
+        };
+        for (o, span) in out.iter_mut().zip(&spans) {
+            if let (Some(o), Some((i, x))) = (o.as_mut(), span) {
+                o.uniqueness = if i == x {
+                    1.0
+                } else {
+                    ((*i + 1..=*x).map(|t| 1.0 / conc(t)).sum::<f64>() / (x - i) as f64) as f32
+                };
+            }
+        }
     }
     out
 }
@@ -113,10 +174,48 @@ impl Rng {
     }
 }
 
+/// Input columns, to build candles with any settings.
+#[derive(Clone)]
+pub struct Cols {
+    pub ts: Vec<i64>,
+    pub open: Vec<f64>,
+    pub high: Vec<f64>,
+    pub low: Vec<f64>,
+    pub close: Vec<f64>,
+}
+
+impl Cols {
+    /// Candles for `params` (the opens kept for next_open, `spread` read as
+    /// the spread column when `params` names one), keeping rows
+    /// `keep` (and their margin) when given.
+    pub fn build(
+        &self,
+        params: &ValidParams,
+        spread: Option<&[f64]>,
+        keep: Option<(usize, usize)>,
+    ) -> Candles {
+        let mut b = CandlesBuilder::new();
+        b.expect(params);
+        if let Some((start, end)) = keep {
+            b.keep(start, end, params.margin());
+        }
+        b.push_columns_with(&self.ts, &self.open, &self.high, &self.low, &self.close, spread)
+            .expect("generated candles are valid");
+        b.finish().expect("generated candles are valid")
+    }
+}
+
 /// Random candles: a walk on a 5-decimal (or 3-decimal when `jpy`) tick
 /// grid, so prices land exactly on barriers, with gaps of random length
 /// and sometimes sub-minute bars.
 pub fn random_candles(rng: &mut Rng, n: usize, jpy: bool) -> Candles {
+    let c = random_columns(rng, n, jpy);
+    Candles::from_columns(&c.ts, &c.open, &c.high, &c.low, &c.close)
+        .expect("generated candles are valid")
+}
+
+/// The columns of [`random_candles`].
+pub fn random_columns(rng: &mut Rng, n: usize, jpy: bool) -> Cols {
     let (base, tick) = if jpy { (150.0, 0.001) } else { (1.1, 0.00001) };
     let mut ts = Vec::with_capacity(n);
     let (mut o, mut hi, mut lo, mut cl) = (vec![], vec![], vec![], vec![]);
@@ -153,13 +252,27 @@ pub fn random_candles(rng: &mut Rng, n: usize, jpy: bool) -> Candles {
         lo.push(round(px(l)));
         cl.push(round(px(close)));
     }
-    Candles::from_columns(&ts, &o, &hi, &lo, &cl).expect("generated candles are valid")
+    Cols {
+        ts,
+        open: o,
+        high: hi,
+        low: lo,
+        close: cl,
+    }
 }
 
-/// Compares outcomes row by row and reports the first difference only.
+/// Compares outcomes row by row and reports the first difference only
+/// (uniqueness within 1e-6 relative, as the contract checks it).
 pub fn assert_same(got: &[Option<Outcome>], want: &[Option<Outcome>], ctx: &str) {
     assert_eq!(got.len(), want.len(), "{ctx}: row count");
-    if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
+    let same = |a: &Option<Outcome>, b: &Option<Outcome>| match (a, b) {
+        (Some(a), Some(b)) => {
+            let close = (a.uniqueness - b.uniqueness).abs() <= 1e-6 * b.uniqueness.abs().max(1e-30);
+            Outcome { uniqueness: 0.0, ..*a } == Outcome { uniqueness: 0.0, ..*b } && close
+        }
+        (a, b) => a == b,
+    };
+    if let Some(i) = (0..got.len()).find(|&i| !same(&got[i], &want[i])) {
         panic!(
             "{ctx}: first difference at row {i}:\n kernel {:?}\n naive  {:?}",
             got[i], want[i]

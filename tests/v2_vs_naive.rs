@@ -1,0 +1,182 @@
+//! The version 2 settings (spread, entry at the next open, sample weights)
+//! against the naive forward walk of the contract: random candles, grids,
+//! units, sides, ties, spreads (none, constant, a column) and entries, with
+//! extras and weights; and row ranges (what a worker pool labels) equal to
+//! the whole input, byte for byte once joined.
+
+mod common;
+use common::{assert_same, naive_v2, random_columns, Rng};
+use fxlabel::{
+    ConfigWriter, EncodeOptions, Entry, HorizonUnit, Labeler, Params, Side, Tie, ValidParams,
+};
+use proptest::prelude::*;
+
+/// Random version 2 settings and the per-bar spread they imply.
+fn random_params(rng: &mut Rng, n: usize, jpy: bool) -> (ValidParams, Vec<f64>, Option<Vec<f64>>) {
+    let pip = if jpy { 0.01 } else { 0.0001 };
+    let tick = if jpy { 0.001 } else { 0.00001 };
+    let levels = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 7.5, 10.0, 0.3];
+    let pick = |rng: &mut Rng| {
+        (0..1 + rng.below(3))
+            .map(|_| rng.pick(&levels))
+            .collect::<Vec<_>>()
+    };
+    // 0: no spread; 1: constant (fractional pips too); 2: a column of
+    // spreads on the tick grid (zero sometimes, as quotes have).
+    let mode = rng.below(3);
+    let spread_pips = if mode == 1 {
+        rng.pick(&[0.5, 1.0, 1.5, 0.7, 3.0])
+    } else {
+        0.0
+    };
+    let column: Option<Vec<f64>> = (mode == 2).then(|| {
+        (0..n)
+            .map(|_| rng.below(25) as f64 * tick)
+            .collect()
+    });
+    let params = Params {
+        target_pips: pick(rng),
+        stop_pips: pick(rng),
+        horizons: (0..1 + rng.below(3)).map(|_| 1 + rng.below(25)).collect(),
+        horizon_unit: if rng.below(2) == 0 {
+            HorizonUnit::Minutes
+        } else {
+            HorizonUnit::Bars
+        },
+        pip_value: pip,
+        sides: match rng.below(3) {
+            0 => vec![Side::Long],
+            1 => vec![Side::Short],
+            _ => vec![Side::Long, Side::Short],
+        },
+        tie: if rng.below(2) == 0 { Tie::Stop } else { Tie::Target },
+        extras: rng.below(2) == 0,
+        spread_pips,
+        spread_column: column.as_ref().map(|_| "spread".to_string()),
+        entry: if rng.below(2) == 0 {
+            Entry::Close
+        } else {
+            Entry::NextOpen
+        },
+        weights: rng.below(3) != 0,
+    }
+    .validate()
+    .unwrap();
+    let per_bar = match &column {
+        Some(c) => c.clone(),
+        None => vec![spread_pips * pip; n],
+    };
+    (params, per_bar, column)
+}
+
+fn check(seed: u64) {
+    let mut rng = Rng(seed | 1);
+    let jpy = rng.below(3) == 0;
+    let n = 1 + rng.below(400) as usize;
+    let cols = random_columns(&mut rng, n, jpy);
+    let (params, per_bar, column) = random_params(&mut rng, n, jpy);
+    let candles = cols.build(&params, column.as_deref(), None);
+    let labeler = Labeler::new(candles.clone(), params.clone()).unwrap();
+    for cfg in labeler.configs() {
+        for &side in &params.sides {
+            let mut want = naive_v2(
+                &candles,
+                cfg,
+                params.horizon_unit,
+                params.pip_value,
+                side,
+                params.tie,
+                &per_bar,
+                params.entry == Entry::NextOpen,
+                params.weights,
+            );
+            if !params.extras {
+                for o in want.iter_mut().flatten() {
+                    (o.mfe_pips, o.mae_pips) = (0.0, 0.0);
+                }
+            }
+            let got = labeler.outcomes(cfg, side).unwrap();
+            let ctx = format!(
+                "seed {seed} config {} side {side} unit {} entry {} spread {}/{:?} weights {}",
+                cfg.key(),
+                params.horizon_unit,
+                params.entry,
+                params.spread_pips,
+                params.spread_column,
+                params.weights
+            );
+            assert_same(&got, &want, &ctx);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    #[test]
+    fn kernel_equals_naive_walk_v2(seed in any::<u64>()) {
+        check(seed);
+    }
+}
+
+/// Workers labeling row ranges (their candles kept with the settings'
+/// margin: the next open, weights' concurrency before and after) write the
+/// parts of the whole file, byte for byte.
+#[test]
+fn row_ranges_join_to_the_whole_file_v2() {
+    let mut rng = Rng(2024);
+    for case in 0..30 {
+        let jpy = case % 3 == 0;
+        let n = 300 + rng.below(1500) as usize;
+        let cols = random_columns(&mut rng, n, jpy);
+        let (mut params, _, column) = random_params(&mut rng, n, jpy);
+        if case % 2 == 0 {
+            // Longer windows than the row groups, so margins matter.
+            let mut p = (*params).clone();
+            p.horizons = vec![3, 90 + rng.below(200)];
+            p.weights = true;
+            params = p.validate().unwrap();
+        }
+        let rgs = 50 + rng.below(300) as usize;
+        let opts = EncodeOptions {
+            row_group_size: rgs,
+            ..EncodeOptions::default()
+        };
+        let whole = Labeler::new(cols.build(&params, column.as_deref(), None), params.clone()).unwrap();
+        let planner =
+            Labeler::new(cols.build(&params, column.as_deref(), Some((0, 0))), params.clone()).unwrap();
+        assert_eq!(planner.candles().fingerprint(), whole.candles().fingerprint());
+        let groups = n.div_ceil(rgs);
+        let k = 1 + rng.below(4) as usize;
+        let mut cuts: Vec<usize> = (0..=k).map(|i| (groups * i / k) * rgs).collect();
+        *cuts.last_mut().unwrap() = n;
+        cuts.dedup();
+        let shards: Vec<Labeler> = cuts
+            .windows(2)
+            .map(|w| {
+                let c = cols.build(&params, column.as_deref(), Some((w[0], w[1])));
+                Labeler::new(c, params.clone()).unwrap()
+            })
+            .collect();
+        for cfg in whole.configs().iter().step_by(2) {
+            let want = fxlabel::encode_config(&whole, cfg, &opts).unwrap();
+            let mut file = Vec::new();
+            let mut parts = Vec::new();
+            for (s, w) in shards.iter().zip(cuts.windows(2)) {
+                assert_eq!(s.rows(), w[1] - w[0]);
+                for &side in &params.sides {
+                    let a = s.outcomes(cfg, side).unwrap();
+                    let b = whole.outcomes(cfg, side).unwrap();
+                    assert_eq!(a, b[w[0]..w[1]], "case {case} {} rows {w:?} side {side}", cfg.key());
+                }
+                let mut cw = ConfigWriter::new_part(s, cfg, &opts, Vec::new()).unwrap();
+                while cw.step(s).unwrap() {
+                    file.extend(cw.take());
+                }
+                file.extend(cw.take());
+                parts.push(cw.part().unwrap());
+            }
+            file.extend(fxlabel::file_footer(&planner, cfg, &opts, &parts).unwrap());
+            assert!(file == want, "case {case} {}: joined parts differ", cfg.key());
+        }
+    }
+}
