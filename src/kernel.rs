@@ -927,6 +927,6 @@ mod tests {
         assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 0, 5), 4);
         // The ask bars: a spread column can change which bar is highest.
         let s = [0.0, 0.0, 2.0, 0.0, 0.0, 0.0];
-        assert_eq!(next_chain(&v, Dir::Up, Spread::Column(&s)), vec![1, 2, 6, 4, 6, 6]);
+        assert_eq!(next_chain(&v, Dir::Up, Spread::Column(&s)), vec![1, 2, 4, 4, 6, 6]);
     }
 }

@@ -59,10 +59,12 @@ impl Spelling {
         }
     }
 
-    /// The core's (snake_case) name of an option spelled `name` here.
-    fn core_name(self, name: &str) -> String {
+    /// The core's (snake_case) name of an option spelled `name` here
+    /// (a name with an underscore is not camelCase: it is unknown there).
+    fn core_name(self, name: &str) -> Option<String> {
         match self {
-            Spelling::Snake => name.to_string(),
+            Spelling::Snake => Some(name.to_string()),
+            Spelling::Camel if name.contains('_') => None,
             Spelling::Camel => {
                 let mut out = String::with_capacity(name.len() + 4);
                 for ch in name.chars() {
@@ -73,7 +75,7 @@ impl Spelling {
                         out.push(ch);
                     }
                 }
-                out
+                Some(out)
             }
         }
     }
@@ -130,7 +132,7 @@ impl Options {
         ];
         let mut parts = [Map::new(), Map::new(), Map::new()];
         for (key, v) in obj {
-            let name = spelling.core_name(&key);
+            let name = spelling.core_name(&key).unwrap_or_default();
             let Some(g) = groups.iter().position(|f| f.contains(&name.as_str())) else {
                 let known: Vec<String> = groups
                     .iter()
@@ -258,7 +260,7 @@ mod tests {
         assert!(fields_of::<Params>().contains(&"spread_column"));
         assert!(fields_of::<EncodeOptions>().contains(&"row_group_size"));
         assert_eq!(Spelling::Camel.spell("row_group_size"), "rowGroupSize");
-        assert_eq!(Spelling::Camel.core_name("rowGroupSize"), "row_group_size");
+        assert_eq!(Spelling::Camel.core_name("rowGroupSize").unwrap(), "row_group_size");
     }
 
     #[test]
@@ -274,7 +276,7 @@ mod tests {
             .as_object()
             .unwrap()
             .iter()
-            .map(|(k, v)| (Spelling::Camel.core_name(k), v.clone()))
+            .map(|(k, v)| (Spelling::Camel.core_name(k).unwrap(), v.clone()))
             .collect();
         let a = Options::from_json(camel, Spelling::Camel).unwrap();
         let b = Options::from_json(Value::Object(snake), Spelling::Snake).unwrap();

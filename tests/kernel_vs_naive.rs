@@ -42,6 +42,7 @@ fn check(seed: u64) {
         sides: sides.clone(),
         tie,
         extras: true,
+        ..Params::default()
     };
     let labeler = Labeler::new(candles.clone(), params.validate().unwrap()).unwrap();
     for cfg in labeler.configs() {

@@ -180,3 +180,44 @@ fn row_ranges_join_to_the_whole_file_v2() {
         }
     }
 }
+
+/// Where nothing is touched every label is a timeout at the window's end:
+/// a row range's last row (entering at the next open) needs the bar after
+/// the longest window of its own close, in both units.
+#[test]
+fn row_ranges_keep_the_next_open_window() {
+    let n = 400;
+    let flat = vec![1.1; n];
+    let cols = common::Cols {
+        ts: (0..n as i64).map(|i| i * 60_000).collect(),
+        open: flat.clone(),
+        high: flat.clone(),
+        low: flat.clone(),
+        close: flat,
+    };
+    for unit in [HorizonUnit::Bars, HorizonUnit::Minutes] {
+        for weights in [false, true] {
+            let params = Params {
+                target_pips: vec![5.0],
+                stop_pips: vec![5.0],
+                horizons: vec![7, 30],
+                horizon_unit: unit,
+                entry: Entry::NextOpen,
+                weights,
+                ..Params::default()
+            }
+            .validate()
+            .unwrap();
+            let whole = Labeler::new(cols.build(&params, None, None), params.clone()).unwrap();
+            for (a, b) in [(0, 100), (100, 250), (250, 400)] {
+                let part = Labeler::new(cols.build(&params, None, Some((a, b))), params.clone()).unwrap();
+                for cfg in whole.configs() {
+                    let want = whole.outcomes(cfg, Side::Long).unwrap();
+                    let got = part.outcomes(cfg, Side::Long).unwrap();
+                    assert_eq!(got, want[a..b], "{unit} weights {weights} {} rows {a}..{b}", cfg.key());
+                    assert_eq!(want[0].unwrap().exit_offset as u64, cfg.horizon + 1);
+                }
+            }
+        }
+    }
+}
