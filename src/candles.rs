@@ -689,7 +689,8 @@ impl CandlesBuilder {
             (Some(_), Some(s)) => Some(s),
             (None, _) => None,
         };
-        let spread_check = spread.map(|s| (self.spread_column.clone().unwrap_or_default(), s.len()));
+        let spread_check =
+            spread.map(|s| (self.spread_column.clone().unwrap_or_default(), s.len()));
         for (name, len) in [
             ("open", open.len()),
             ("high", high.len()),

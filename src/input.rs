@@ -73,7 +73,10 @@ fn spread_index(names: &[&str], col: Option<&str>) -> Result<Option<usize>> {
             Error::input(
                 None,
                 c,
-                format!("the spread column '{c}' is missing (columns: {})", names.join(", ")),
+                format!(
+                    "the spread column '{c}' is missing (columns: {})",
+                    names.join(", ")
+                ),
             )
         })
     })
@@ -616,7 +619,14 @@ pub fn push_batch(
     let spread = spread
         .map(|k| spreads(batch.column(k).as_ref(), schema.field(k).name()))
         .transpose()?;
-    b.push_columns_with(&ts, &cols[0], &cols[1], &cols[2], &cols[3], spread.as_deref())
+    b.push_columns_with(
+        &ts,
+        &cols[0],
+        &cols[1],
+        &cols[2],
+        &cols[3],
+        spread.as_deref(),
+    )
 }
 
 /// A spread column as `f64`, nulls as NaN: the builder rejects them

@@ -133,7 +133,12 @@ struct TouchSet {
 
 impl TouchSet {
     fn bytes(&self) -> usize {
-        self.up.offsets.iter().chain(&self.down.offsets).map(Offsets::bytes).sum()
+        self.up
+            .offsets
+            .iter()
+            .chain(&self.down.offsets)
+            .map(Offsets::bytes)
+            .sum()
     }
 }
 
@@ -396,7 +401,9 @@ impl Labeler {
         let limit = |k: usize| c.ts[k].saturating_add(span);
         // Window end pointer (minutes mode), started by binary search.
         let first = (rows.start + shift).min(n - 1);
-        let mut e = c.ts.partition_point(|&t| t <= limit(first)).saturating_sub(1);
+        let mut e =
+            c.ts.partition_point(|&t| t <= limit(first))
+                .saturating_sub(1);
         for i in rows {
             // The entry bar: i, or i + 1 (none after the input's last row).
             let k = i + shift;
@@ -562,10 +569,7 @@ impl Labeler {
             };
             let (hi, lo) = (range_extreme(nh, i + 1, j), range_extreme(nl, i + 1, j));
             (mfe_pips, mae_pips) = match t.side {
-                Side::Long => (
-                    pos((c.high.get(hi) - e) / p),
-                    pos((e - c.low.get(lo)) / p),
-                ),
+                Side::Long => (pos((c.high.get(hi) - e) / p), pos((e - c.low.get(lo)) / p)),
                 Side::Short => (
                     pos((e - (c.low.get(lo) + spread.at(lo))) / p),
                     pos(((c.high.get(hi) + spread.at(hi)) - e) / p),
@@ -660,7 +664,10 @@ impl<'a> SideTables<'a> {
             ),
             Side::Short => {
                 let set = l.ask.as_ref().unwrap_or(&l.bid);
-                (set.down.get(config.target_pips)?, set.up.get(config.stop_pips)?)
+                (
+                    set.down.get(config.target_pips)?,
+                    set.up.get(config.stop_pips)?,
+                )
             }
         };
         Ok(SideTables {
@@ -715,7 +722,11 @@ fn first_touches(
     let spread = spread_of(c, params);
     // Each row's entry price: the long entry on the bid bars, the bid
     // entry on the ask bars.
-    let side = if book == Book::Bid { Side::Long } else { Side::Short };
+    let side = if book == Book::Bid {
+        Side::Long
+    } else {
+        Side::Short
+    };
     let entry = |k: usize| entry_price(c, params, spread, side, k);
     macro_rules! run {
         ($val:expr) => {
@@ -920,13 +931,19 @@ mod tests {
         let t = Prices::Ticks(vec![1, 3, 2, 3, 5, 4]);
         let none = Spread::None;
         assert_eq!(next_chain(&t, Dir::Up, none), next_chain(&v, Dir::Up, none));
-        assert_eq!(next_chain(&t, Dir::Down, none), next_chain(&v, Dir::Down, none));
+        assert_eq!(
+            next_chain(&t, Dir::Down, none),
+            next_chain(&v, Dir::Down, none)
+        );
         assert_eq!(next_chain(&v, Dir::Up, none), vec![1, 4, 3, 4, 6, 6]);
         assert_eq!(next_chain(&v, Dir::Down, none), vec![6, 2, 6, 6, 5, 6]);
         assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 1, 3), 1);
         assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 0, 5), 4);
         // The ask bars: a spread column can change which bar is highest.
         let s = [0.0, 0.0, 2.0, 0.0, 0.0, 0.0];
-        assert_eq!(next_chain(&v, Dir::Up, Spread::Column(&s)), vec![1, 2, 4, 4, 6, 6]);
+        assert_eq!(
+            next_chain(&v, Dir::Up, Spread::Column(&s)),
+            vec![1, 2, 4, 4, 6, 6]
+        );
     }
 }

@@ -199,7 +199,10 @@ mod tests {
         m.settings.spread_column = Some("spread".into());
         m.settings.weights = true;
         let json = serde_json::to_string(&m.settings).unwrap();
-        assert!(json.ends_with(r#""spread_column":"spread","entry":"next_open","weights":true}"#), "{json}");
+        assert!(
+            json.ends_with(r#""spread_column":"spread","entry":"next_open","weights":true}"#),
+            "{json}"
+        );
         let back: crate::Settings = serde_json::from_str(&json).unwrap();
         assert_eq!(back, m.settings);
     }

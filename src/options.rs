@@ -181,7 +181,10 @@ fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
     struct Probe<'a>(&'a mut &'static [&'static str]);
     impl<'de> de::Deserializer<'de> for Probe<'_> {
         type Error = de::value::Error;
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> std::result::Result<V::Value, Self::Error> {
+        fn deserialize_any<V: Visitor<'de>>(
+            self,
+            _: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
             Err(de::Error::custom("not a struct"))
         }
         fn deserialize_struct<V: Visitor<'de>>(
@@ -215,7 +218,9 @@ pub(crate) fn whole<'de, D: de::Deserializer<'de>, T: TryFrom<u64>>(
             return Ok(v);
         }
     }
-    Err(de::Error::custom(format!("{x} is not a whole number in range")))
+    Err(de::Error::custom(format!(
+        "{x} is not a whole number in range"
+    )))
 }
 
 /// A list of whole numbers, as [`whole`].
@@ -260,7 +265,10 @@ mod tests {
         assert!(fields_of::<Params>().contains(&"spread_column"));
         assert!(fields_of::<EncodeOptions>().contains(&"row_group_size"));
         assert_eq!(Spelling::Camel.spell("row_group_size"), "rowGroupSize");
-        assert_eq!(Spelling::Camel.core_name("rowGroupSize").unwrap(), "row_group_size");
+        assert_eq!(
+            Spelling::Camel.core_name("rowGroupSize").unwrap(),
+            "row_group_size"
+        );
     }
 
     #[test]
@@ -306,13 +314,34 @@ mod tests {
         assert_eq!(err(json!({"stopPip": [5]}), Spelling::Camel), "stopPip");
         assert_eq!(err(json!({"stop_pips": [5]}), Spelling::Camel), "stop_pips");
         assert_eq!(err(json!({"horizons": [1.5]}), Spelling::Camel), "horizons");
-        assert_eq!(err(json!({"horizonUnit": "hours"}), Spelling::Camel), "horizonUnit");
+        assert_eq!(
+            err(json!({"horizonUnit": "hours"}), Spelling::Camel),
+            "horizonUnit"
+        );
         assert_eq!(err(json!({"entry": "open"}), Spelling::Snake), "entry");
-        assert_eq!(err(json!({"spreadPips": -1}), Spelling::Camel), "spreadPips");
-        assert_eq!(err(json!({"spread_pips": 1, "spread_column": "s"}), Spelling::Snake), "spread_column");
-        assert_eq!(err(json!({"compression": "zip"}), Spelling::Camel), "compression");
-        assert_eq!(err(json!({"rowGroupSize": 0}), Spelling::Camel), "rowGroupSize");
-        assert_eq!(err(json!({"targetPips": "10"}), Spelling::Camel), "targetPips");
+        assert_eq!(
+            err(json!({"spreadPips": -1}), Spelling::Camel),
+            "spreadPips"
+        );
+        assert_eq!(
+            err(
+                json!({"spread_pips": 1, "spread_column": "s"}),
+                Spelling::Snake
+            ),
+            "spread_column"
+        );
+        assert_eq!(
+            err(json!({"compression": "zip"}), Spelling::Camel),
+            "compression"
+        );
+        assert_eq!(
+            err(json!({"rowGroupSize": 0}), Spelling::Camel),
+            "rowGroupSize"
+        );
+        assert_eq!(
+            err(json!({"targetPips": "10"}), Spelling::Camel),
+            "targetPips"
+        );
         assert_eq!(err(json!([1]), Spelling::Camel), "options");
     }
 }

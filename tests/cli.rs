@@ -118,6 +118,8 @@ fn a_file_made_with_other_settings_is_refused_unless_overwrite() {
         ("--tie", "target", "tie"),
         ("--unit", "bars", "horizon_unit"),
         ("--sides", "long", "sides"),
+        ("--spread-pips", "1.5", "spread_pips"),
+        ("--entry", "next_open", "entry"),
     ] {
         let o = label(&out, &[flag, value]);
         assert_eq!(o.status.code(), Some(2), "{flag}");
@@ -128,6 +130,10 @@ fn a_file_made_with_other_settings_is_refused_unless_overwrite() {
             "{flag}: a refused run changes nothing"
         );
     }
+    let o = label(&out, &["--weights"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("weights"), "{}", stderr(&o));
+    assert_eq!(snapshot(&out), before);
     let o = label(&out, &["--pip", "0.01", "--overwrite"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("8 configs written"));
@@ -260,4 +266,130 @@ fn arrow_format_and_parquet_input() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The sample with a spread column (price units) after its other columns.
+fn sample_with_spread(dir: &Path, spread_of_row: impl Fn(usize) -> String) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(SAMPLE).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            out.push_str(&format!("{line},spread\n"));
+        } else {
+            out.push_str(&format!("{line},{}\n", spread_of_row(i - 1)));
+        }
+    }
+    let path = dir.join("spread.csv");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn version_2_settings_label_resume_and_refuse_bad_spreads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("labels");
+    let input = sample_with_spread(dir.path(), |i| {
+        format!("{:.5}", 0.00008 + (i % 5) as f64 * 0.00001)
+    });
+    let run = |input: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "label",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(&GRID);
+        args.extend_from_slice(&[
+            "--spread-column",
+            "spread",
+            "--entry",
+            "next_open",
+            "--weights",
+            "--extras",
+        ]);
+        args.extend_from_slice(extra);
+        fxlabel(&args)
+    };
+    let o = run(&input, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = snapshot(&out);
+    assert_eq!(first.len(), 8);
+    let (schema, batches) = fxlabel::read_label_file(&first["T10_S5_H30.parquet"].0).unwrap();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "timestamp",
+            "long_label",
+            "long_exit_offset",
+            "long_return_pips",
+            "long_ambiguous",
+            "long_mfe_pips",
+            "long_mae_pips",
+            "long_uniqueness",
+            "short_label",
+            "short_exit_offset",
+            "short_return_pips",
+            "short_ambiguous",
+            "short_mfe_pips",
+            "short_mae_pips",
+            "short_uniqueness"
+        ]
+    );
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 8000);
+    let o = run(&input, &[]);
+    assert!(o.status.success());
+    assert!(stderr(&o).contains("found 8/8"), "{}", stderr(&o));
+    assert_eq!(snapshot(&out), first);
+    // Other spreads are other data: refused, naming the input.
+    let other = sample_with_spread(dir.path(), |_| "0.0001".into());
+    let o = run(&other, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("input data"), "{}", stderr(&o));
+    assert_eq!(snapshot(&out), first);
+
+    // Bad spreads and settings: exit 2, the row and column named, nothing touched.
+    for (spread, want) in [
+        ("-0.0001", "row 3, column 'spread'"),
+        ("nan", "row 3, column 'spread'"),
+        ("", "row 3, column 'spread'"),
+        ("inf", "row 3, column 'spread'"),
+    ] {
+        let bad = sample_with_spread(dir.path(), |i| {
+            if i == 3 {
+                spread.to_string()
+            } else {
+                "0.0001".into()
+            }
+        });
+        let o = run(&bad, &[]);
+        assert_eq!(o.status.code(), Some(2), "{spread:?}");
+        assert!(stderr(&o).contains(want), "{spread:?}: {}", stderr(&o));
+        assert_eq!(snapshot(&out), first, "{spread:?}");
+    }
+    for (args, want) in [
+        (
+            &["--spread-column", "ask_minus_bid"][..],
+            "column 'ask_minus_bid'",
+        ),
+        (
+            &["--spread-pips", "1", "--spread-column", "spread"],
+            "invalid parameter 'spread_column'",
+        ),
+        (&["--spread-pips", "-1"], "invalid parameter 'spread_pips'"),
+        (&["--entry", "open"], "invalid parameter 'entry'"),
+    ] {
+        let mut a = vec![
+            "label",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend_from_slice(&GRID);
+        a.extend_from_slice(args);
+        let o = fxlabel(&a);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert_eq!(snapshot(&out), first, "{args:?}");
+    }
 }

@@ -29,11 +29,8 @@ fn random_params(rng: &mut Rng, n: usize, jpy: bool) -> (ValidParams, Vec<f64>, 
     } else {
         0.0
     };
-    let column: Option<Vec<f64>> = (mode == 2).then(|| {
-        (0..n)
-            .map(|_| rng.below(25) as f64 * tick)
-            .collect()
-    });
+    let column: Option<Vec<f64>> =
+        (mode == 2).then(|| (0..n).map(|_| rng.below(25) as f64 * tick).collect());
     let params = Params {
         target_pips: pick(rng),
         stop_pips: pick(rng),
@@ -49,7 +46,11 @@ fn random_params(rng: &mut Rng, n: usize, jpy: bool) -> (ValidParams, Vec<f64>, 
             1 => vec![Side::Short],
             _ => vec![Side::Long, Side::Short],
         },
-        tie: if rng.below(2) == 0 { Tie::Stop } else { Tie::Target },
+        tie: if rng.below(2) == 0 {
+            Tie::Stop
+        } else {
+            Tie::Target
+        },
         extras: rng.below(2) == 0,
         spread_pips,
         spread_column: column.as_ref().map(|_| "spread".to_string()),
@@ -141,10 +142,17 @@ fn row_ranges_join_to_the_whole_file_v2() {
             row_group_size: rgs,
             ..EncodeOptions::default()
         };
-        let whole = Labeler::new(cols.build(&params, column.as_deref(), None), params.clone()).unwrap();
-        let planner =
-            Labeler::new(cols.build(&params, column.as_deref(), Some((0, 0))), params.clone()).unwrap();
-        assert_eq!(planner.candles().fingerprint(), whole.candles().fingerprint());
+        let whole =
+            Labeler::new(cols.build(&params, column.as_deref(), None), params.clone()).unwrap();
+        let planner = Labeler::new(
+            cols.build(&params, column.as_deref(), Some((0, 0))),
+            params.clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            planner.candles().fingerprint(),
+            whole.candles().fingerprint()
+        );
         let groups = n.div_ceil(rgs);
         let k = 1 + rng.below(4) as usize;
         let mut cuts: Vec<usize> = (0..=k).map(|i| (groups * i / k) * rgs).collect();
@@ -166,7 +174,12 @@ fn row_ranges_join_to_the_whole_file_v2() {
                 for &side in &params.sides {
                     let a = s.outcomes(cfg, side).unwrap();
                     let b = whole.outcomes(cfg, side).unwrap();
-                    assert_eq!(a, b[w[0]..w[1]], "case {case} {} rows {w:?} side {side}", cfg.key());
+                    assert_eq!(
+                        a,
+                        b[w[0]..w[1]],
+                        "case {case} {} rows {w:?} side {side}",
+                        cfg.key()
+                    );
                 }
                 let mut cw = ConfigWriter::new_part(s, cfg, &opts, Vec::new()).unwrap();
                 while cw.step(s).unwrap() {
@@ -176,7 +189,11 @@ fn row_ranges_join_to_the_whole_file_v2() {
                 parts.push(cw.part().unwrap());
             }
             file.extend(fxlabel::file_footer(&planner, cfg, &opts, &parts).unwrap());
-            assert!(file == want, "case {case} {}: joined parts differ", cfg.key());
+            assert!(
+                file == want,
+                "case {case} {}: joined parts differ",
+                cfg.key()
+            );
         }
     }
 }
@@ -210,11 +227,17 @@ fn row_ranges_keep_the_next_open_window() {
             .unwrap();
             let whole = Labeler::new(cols.build(&params, None, None), params.clone()).unwrap();
             for (a, b) in [(0, 100), (100, 250), (250, 400)] {
-                let part = Labeler::new(cols.build(&params, None, Some((a, b))), params.clone()).unwrap();
+                let part =
+                    Labeler::new(cols.build(&params, None, Some((a, b))), params.clone()).unwrap();
                 for cfg in whole.configs() {
                     let want = whole.outcomes(cfg, Side::Long).unwrap();
                     let got = part.outcomes(cfg, Side::Long).unwrap();
-                    assert_eq!(got, want[a..b], "{unit} weights {weights} {} rows {a}..{b}", cfg.key());
+                    assert_eq!(
+                        got,
+                        want[a..b],
+                        "{unit} weights {weights} {} rows {a}..{b}",
+                        cfg.key()
+                    );
                     assert_eq!(want[0].unwrap().exit_offset as u64, cfg.horizon + 1);
                 }
             }

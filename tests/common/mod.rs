@@ -199,8 +199,15 @@ impl Cols {
         if let Some((start, end)) = keep {
             b.keep(start, end, params.margin());
         }
-        b.push_columns_with(&self.ts, &self.open, &self.high, &self.low, &self.close, spread)
-            .expect("generated candles are valid");
+        b.push_columns_with(
+            &self.ts,
+            &self.open,
+            &self.high,
+            &self.low,
+            &self.close,
+            spread,
+        )
+        .expect("generated candles are valid");
         b.finish().expect("generated candles are valid")
     }
 }
@@ -268,7 +275,13 @@ pub fn assert_same(got: &[Option<Outcome>], want: &[Option<Outcome>], ctx: &str)
     let same = |a: &Option<Outcome>, b: &Option<Outcome>| match (a, b) {
         (Some(a), Some(b)) => {
             let close = (a.uniqueness - b.uniqueness).abs() <= 1e-6 * b.uniqueness.abs().max(1e-30);
-            Outcome { uniqueness: 0.0, ..*a } == Outcome { uniqueness: 0.0, ..*b } && close
+            Outcome {
+                uniqueness: 0.0,
+                ..*a
+            } == Outcome {
+                uniqueness: 0.0,
+                ..*b
+            } && close
         }
         (a, b) => a == b,
     };
