@@ -3,20 +3,17 @@
 //!
 //! ```js
 //! import { CandleInput } from "fxlabel";
-//! const input = new CandleInput();
+//! const input = new CandleInput({ targetPips: [10], stopPips: [5], horizons: [30] });
 //! input.appendColumns(timestamps, open, high, low, close); // any number of chunks
-//! const labeler = input.finish({ targetPips: [10], stopPips: [5], horizons: [30] });
+//! const labeler = input.finish();
 //! for (const key of labeler.configs()) {
 //!   const bytes = labeler.label(key); // Uint8Array: the whole Parquet file
 //!   await store.write(labeler.fileName(key), bytes);
 //! }
 //! ```
 
-use fxlabel::{
-    CandlesBuilder, Compression, Config, CsvReader, EncodeOptions, Format, HorizonUnit, Params,
-    Side, Tie,
-};
-use serde::Deserialize;
+use fxlabel::options::{Options, Spelling};
+use fxlabel::{CandlesBuilder, Config, CsvReader, EncodeOptions, ValidParams};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -42,8 +39,9 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
 }
 
-/// A JS Error with `row` and `column` set for input errors, `name` for
-/// parameter errors and `setting` context for mismatches.
+/// A JS Error with `row` and `column` set for input errors, `param` for
+/// parameter errors (options come spelled for JS from `parse_options`) and
+/// `key` for mismatches.
 fn js_err(e: fxlabel::Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     let set = |k: &str, v: JsValue| {
@@ -90,118 +88,27 @@ fn string_arg(v: &JsValue, name: &str) -> Result<String, JsValue> {
     })
 }
 
-/// Options as JS passes them (camelCase); every field optional.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct JsOptions {
-    target_pips: Option<Vec<f64>>,
-    stop_pips: Option<Vec<f64>>,
-    horizons: Option<Vec<f64>>,
-    horizon_unit: Option<String>,
-    pip_value: Option<f64>,
-    sides: Option<Vec<String>>,
-    tie: Option<String>,
-    extras: Option<bool>,
-    format: Option<String>,
-    compression: Option<String>,
-    row_group_size: Option<f64>,
-}
-
-const OPTION_NAMES: [&str; 11] = [
-    "targetPips",
-    "stopPips",
-    "horizons",
-    "horizonUnit",
-    "pipValue",
-    "sides",
-    "tie",
-    "extras",
-    "format",
-    "compression",
-    "rowGroupSize",
-];
-
-fn parse_options(v: JsValue) -> Result<(Params, EncodeOptions), JsValue> {
-    let o: JsOptions = if v.is_undefined() || v.is_null() {
-        JsOptions::default()
+/// The options object, read by the core (`fxlabel::options`): names in
+/// camelCase, unknown ones refused, the parameters validated.
+fn parse_options(v: JsValue) -> Result<(Options, ValidParams), JsValue> {
+    let value: serde_json::Value = if v.is_undefined() || v.is_null() {
+        serde_json::Value::Null
     } else {
-        // serde-wasm-bindgen reads only the known fields, so a misspelt
-        // option would silently fall back to its default: refuse it here.
-        if let Some(obj) = v.dyn_ref::<js_sys::Object>() {
-            for k in js_sys::Object::keys(obj).iter() {
-                let k = k.as_string().unwrap_or_default();
-                if !OPTION_NAMES.contains(&k.as_str()) {
-                    return Err(param_err(
-                        "options",
-                        format!("unknown option '{k}' (known: {})", OPTION_NAMES.join(", ")),
-                    ));
-                }
-            }
-        }
         serde_wasm_bindgen::from_value(v).map_err(|e| param_err("options", e))?
     };
-    let d = Params::default();
-    let mut horizons = Vec::new();
-    for h in o
-        .horizons
-        .unwrap_or_else(|| d.horizons.iter().map(|&h| h as f64).collect())
-    {
-        if !(h.is_finite() && h >= 1.0 && h.fract() == 0.0 && h <= u32::MAX as f64) {
-            return Err(param_err(
-                "horizons",
-                format!("{h} is not a positive whole number below 2^32"),
-            ));
-        }
-        horizons.push(h as u64);
-    }
-    let sides = match o.sides {
-        None => d.sides.clone(),
-        Some(v) => v
-            .iter()
-            .map(|s| s.parse::<Side>())
-            .collect::<Result<_, _>>()
-            .map_err(js_err)?,
-    };
-    let params = Params {
-        target_pips: o.target_pips.unwrap_or(d.target_pips),
-        stop_pips: o.stop_pips.unwrap_or(d.stop_pips),
-        horizons,
-        horizon_unit: o
-            .horizon_unit
-            .map_or(Ok(d.horizon_unit), |s| s.parse::<HorizonUnit>())
-            .map_err(js_err)?,
-        pip_value: o.pip_value.unwrap_or(d.pip_value),
-        sides,
-        tie: o
-            .tie
-            .map_or(Ok(d.tie), |s| s.parse::<Tie>())
-            .map_err(js_err)?,
-        extras: o.extras.unwrap_or(false),
-    };
-    let mut enc = EncodeOptions::default();
-    if let Some(f) = o.format {
-        enc.format = f.parse::<Format>().map_err(js_err)?;
-    }
-    if let Some(c) = o.compression {
-        enc.compression = c.parse::<Compression>().map_err(js_err)?;
-    }
-    if let Some(r) = o.row_group_size {
-        if !(r.is_finite() && r >= 1.0 && r.fract() == 0.0 && r <= 1e9) {
-            return Err(param_err(
-                "rowGroupSize",
-                format!("{r} is not a positive whole number"),
-            ));
-        }
-        enc.row_group_size = r as usize;
-    }
-    Ok((params, enc))
+    let o = Options::from_json(value, Spelling::Camel).map_err(js_err)?;
+    let p = o.validate(Spelling::Camel).map_err(js_err)?;
+    Ok((o, p))
 }
 
-/// Candles arriving in chunks: columns, Parquet files or CSV text.
+/// Candles arriving in chunks (columns, Parquet files or CSV text) for
+/// one run's options.
 #[wasm_bindgen]
 pub struct CandleInput {
     builder: CandlesBuilder,
     csv: Option<CsvReader>,
+    params: ValidParams,
+    encode: EncodeOptions,
     time_column: Option<String>,
     /// A Parquet file read by row group (parquetRowGroups, then
     /// appendParquetRowGroup for each).
@@ -209,12 +116,17 @@ pub struct CandleInput {
 }
 
 impl CandleInput {
-    /// The input, for Rust callers (JS calls the checked constructor).
-    pub fn new(time_column: Option<String>) -> CandleInput {
+    /// The input for options already read (Rust callers; JS calls the
+    /// checked constructor).
+    pub fn new(options: Options, params: ValidParams) -> CandleInput {
+        let mut builder = CandlesBuilder::new();
+        builder.expect(&params);
         CandleInput {
-            builder: CandlesBuilder::new(),
+            builder,
             csv: None,
-            time_column,
+            params,
+            encode: options.encode,
+            time_column: options.time_column,
             parquet: None,
         }
     }
@@ -222,19 +134,27 @@ impl CandleInput {
 
 #[wasm_bindgen]
 impl CandleInput {
-    /// `timeColumn` names the CSV/Parquet time column when it is not one of
-    /// timestamp, time, date, datetime.
+    /// The input of a run with these options (the grid, settings, output
+    /// format and `timeColumn`; see the package's types); a string is
+    /// taken as `{timeColumn}`. Bad options throw here.
     #[wasm_bindgen(constructor)]
     pub fn js_new(
-        #[wasm_bindgen(unchecked_optional_param_type = "string")] time_column: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "object | string")] options: JsValue,
     ) -> Result<CandleInput, JsValue> {
-        if time_column.is_undefined() || time_column.is_null() {
-            return Ok(CandleInput::new(None));
-        }
-        Ok(CandleInput::new(Some(string_arg(
-            &time_column,
-            "timeColumn",
-        )?)))
+        let options = match options.as_string() {
+            Some(tc) => {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"timeColumn".into(), &tc.into());
+                o.into()
+            }
+            None if options.is_undefined() || options.is_null() || options.is_object() => options,
+            None => {
+                let ty = options.js_typeof().as_string().unwrap_or_default();
+                return Err(param_err("options", format!("expected an object, got {ty}")));
+            }
+        };
+        let (o, p) = parse_options(options)?;
+        Ok(CandleInput::new(o, p))
     }
 
     /// Rows accepted so far.
@@ -244,7 +164,9 @@ impl CandleInput {
     }
 
     /// Appends a chunk of columns. `timestamps` is a BigInt64Array of epoch
-    /// milliseconds or a Float64Array (floored to the millisecond).
+    /// milliseconds or a Float64Array (floored to the millisecond);
+    /// `spread` the chunk of the `spreadColumn` option's column (price
+    /// units, NaN for a missing value).
     #[wasm_bindgen(js_name = appendColumns)]
     pub fn append_columns(
         &mut self,
@@ -253,6 +175,7 @@ impl CandleInput {
         high: &[f64],
         low: &[f64],
         close: &[f64],
+        spread: Option<Vec<f64>>,
     ) -> Result<(), JsValue> {
         let ts: Vec<i64> = if let Some(a) = timestamps.dyn_ref::<js_sys::BigInt64Array>() {
             a.to_vec()
@@ -277,7 +200,7 @@ impl CandleInput {
             ));
         };
         self.builder
-            .push_columns(&ts, open, high, low, close)
+            .push_columns_with(&ts, open, high, low, close, spread.as_deref())
             .map_err(js_err)
     }
 
@@ -313,10 +236,11 @@ impl CandleInput {
                 format!("{file_length} is not a file length in bytes"),
             ));
         }
-        let plan = fxlabel::input::ParquetPlan::from_tail(
+        let plan = fxlabel::input::ParquetPlan::open(
             tail,
             file_length as u64,
             self.time_column.as_deref(),
+            self.builder.spread_column(),
         )
         .map_err(js_err)?;
         let out = js_sys::Array::new();
@@ -356,17 +280,16 @@ impl CandleInput {
     }
 
     /// Keeps only what a worker labeling rows `start..end` needs (those
-    /// rows and the longest window of the grid in `options` after them);
-    /// every row is still validated and fingerprinted. `start == end`
-    /// keeps no candles: a labeler that plans a run (configs, file names,
-    /// checkFile) and closes files written in parts (`footer`). Call it
-    /// before appending.
+    /// rows and the margin the options need around them); every row is
+    /// still validated and fingerprinted. `start == end` keeps no candles:
+    /// a labeler that plans a run (configs, file names, checkFile) and
+    /// closes files written in parts (`footer`). Call it before appending.
     ///
     /// ```js
-    /// const input = new CandleInput();
-    /// input.keep(0, 1 << 18, options); // the first row group's rows
+    /// const input = new CandleInput(options);
+    /// input.keep(0, 1 << 18); // the first row group's rows
     /// ```
-    pub fn keep(&mut self, start: f64, end: f64, options: JsValue) -> Result<(), JsValue> {
+    pub fn keep(&mut self, start: f64, end: f64) -> Result<(), JsValue> {
         let row = |v: f64, name: &str| {
             if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
                 Ok(v as usize)
@@ -381,26 +304,24 @@ impl CandleInput {
         if !self.builder.is_empty() {
             return Err(param_err("keep", "call keep before appending rows"));
         }
-        let (params, _) = parse_options(options)?;
-        let params = params.validate().map_err(js_err)?;
-        self.builder.keep(start, end, params.longest_window());
+        self.builder.keep(start, end, self.params.margin());
         Ok(())
     }
 
-    /// Validates the options and does the shared work: the labeler.
-    /// Consumes the input.
-    pub fn finish(mut self, options: JsValue) -> Result<Labeler, JsValue> {
+    /// Does the shared work: the labeler. Consumes the input.
+    pub fn finish(mut self) -> Result<Labeler, JsValue> {
         if let Some(mut r) = self.csv.take() {
             r.finish(&mut self.builder).map_err(js_err)?;
         }
         // The Parquet reader's buffers go before the shared work is
         // allocated, so that it can reuse their room.
         self.parquet = None;
-        let (params, enc) = parse_options(options)?;
-        let params = params.validate().map_err(js_err)?;
         let candles = self.builder.finish().map_err(js_err)?;
-        let inner = Rc::new(fxlabel::Labeler::new(candles, params).map_err(js_err)?);
-        Ok(Labeler { inner, enc })
+        let inner = Rc::new(fxlabel::Labeler::new(candles, self.params).map_err(js_err)?);
+        Ok(Labeler {
+            inner,
+            enc: self.encode,
+        })
     }
 }
 

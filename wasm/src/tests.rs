@@ -29,10 +29,15 @@ fn opts(json: &str) -> JsValue {
     js_sys::JSON::parse(json).unwrap()
 }
 
+/// An input for the options in `json`.
+fn input_for(json: &str) -> CandleInput {
+    CandleInput::js_new(opts(json)).unwrap()
+}
+
 #[wasm_bindgen_test]
 fn label_chunks_into_parquet_and_arrow() {
     let (ts, o, h, l, c) = columns(3000);
-    let mut input = CandleInput::new(None);
+    let mut input = input_for(r#"{"targetPips":[5,7.5],"stopPips":[5],"horizons":[30]}"#);
     // Two chunks, split at an arbitrary row.
     input
         .append_columns(
@@ -41,6 +46,7 @@ fn label_chunks_into_parquet_and_arrow() {
             &h[..1234],
             &l[..1234],
             &c[..1234],
+            None,
         )
         .unwrap();
     input
@@ -50,14 +56,11 @@ fn label_chunks_into_parquet_and_arrow() {
             &h[1234..],
             &l[1234..],
             &c[1234..],
+            None,
         )
         .unwrap();
     assert_eq!(input.rows(), 3000);
-    let labeler = input
-        .finish(opts(
-            r#"{"targetPips":[5,7.5],"stopPips":[5],"horizons":[30]}"#,
-        ))
-        .unwrap();
+    let labeler = input.finish().unwrap();
     assert_eq!(
         labeler.configs(),
         vec!["T5_S5_H30".to_string(), "T7.5_S5_H30".to_string()]
@@ -87,16 +90,13 @@ fn label_chunks_into_parquet_and_arrow() {
     assert_eq!(prop(&meta, "fxlabel.key"), "T7.5_S5_H30");
 
     // The same candles through Float64Array timestamps, Arrow format.
-    let mut input = CandleInput::new(None);
+    let mut input =
+        input_for(r#"{"targetPips":[5,7.5],"stopPips":[5],"horizons":[30],"format":"arrow"}"#);
     let f: Vec<f64> = ts.to_vec().iter().map(|&t| t as f64 + 0.5).collect();
     input
-        .append_columns(js_sys::Float64Array::from(&f[..]).into(), &o, &h, &l, &c)
+        .append_columns(js_sys::Float64Array::from(&f[..]).into(), &o, &h, &l, &c, None)
         .unwrap();
-    let labeler2 = input
-        .finish(opts(
-            r#"{"targetPips":[5,7.5],"stopPips":[5],"horizons":[30],"format":"arrow"}"#,
-        ))
-        .unwrap();
+    let labeler2 = input.finish().unwrap();
     let arrow = labeler2.label("T7.5_S5_H30").unwrap();
     assert_eq!(&arrow[..6], b"ARROW1");
     let (_, b2) = fxlabel::read_label_file(&arrow).unwrap();
@@ -106,25 +106,25 @@ fn label_chunks_into_parquet_and_arrow() {
 #[wasm_bindgen_test]
 fn csv_and_parquet_input() {
     let text = "Date,Open,High,Low,Close\n2024-01-02 00:00,1.1,1.1002,1.0999,1.1001\n2024-01-02 00:01,1.1001,1.1003,1.1,1.1002\n";
-    let mut input = CandleInput::new(None);
+    let mut input = CandleInput::js_new(JsValue::UNDEFINED).unwrap();
     let (a, b) = text.as_bytes().split_at(50);
     input.append_csv(a).unwrap();
     input.append_csv(b).unwrap();
-    let labeler = input.finish(JsValue::UNDEFINED).unwrap();
+    let labeler = input.finish().unwrap();
     assert_eq!(labeler.rows(), 2);
     assert_eq!(labeler.configs().len(), 210);
 
     let cols = fxlabel::synth::columns(100, 1);
     let mut pq = Vec::new();
     cols.write_parquet(&mut pq).unwrap();
-    let mut input = CandleInput::new(None);
+    let mut input = CandleInput::js_new(JsValue::UNDEFINED).unwrap();
     input.append_parquet(&pq).unwrap();
     assert_eq!(input.rows(), 100);
 }
 
 #[wasm_bindgen_test]
 fn errors_name_row_column_and_parameter() {
-    let mut input = CandleInput::new(None);
+    let mut input = CandleInput::js_new(JsValue::UNDEFINED).unwrap();
     let err = input
         .append_csv(b"timestamp,open,high,low,close\n0,1,1,1,1\n60000,1,0.5,1,1\n")
         .unwrap_err();
@@ -134,10 +134,7 @@ fn errors_name_row_column_and_parameter() {
     assert!(err.dyn_ref::<js_sys::Error>().is_some(), "a real JS Error");
 
     let bad = |json: &str| {
-        let (ts, o, h, l, c) = columns(10);
-        let mut input = CandleInput::new(None);
-        input.append_columns(ts.into(), &o, &h, &l, &c).unwrap();
-        match input.finish(opts(json)) {
+        match CandleInput::js_new(opts(json)) {
             Ok(_) => panic!("{json} accepted"),
             Err(e) => (
                 prop(&e, "param").as_string().unwrap_or_default(),
@@ -147,16 +144,22 @@ fn errors_name_row_column_and_parameter() {
             ),
         }
     };
-    assert_eq!(bad(r#"{"pipValue":0}"#).0, "pip_value");
-    assert_eq!(bad(r#"{"pipValue":-1}"#).0, "pip_value");
-    assert_eq!(bad(r#"{"targetPips":[]}"#).0, "target_pips");
+    // Every option named as JS spells it.
+    assert_eq!(bad(r#"{"pipValue":0}"#).0, "pipValue");
+    assert!(bad(r#"{"pipValue":-1}"#).1.contains("'pipValue'"));
+    assert_eq!(bad(r#"{"targetPips":[]}"#).0, "targetPips");
     assert_eq!(bad(r#"{"horizons":[1.5]}"#).0, "horizons");
     assert_eq!(bad(r#"{"horizons":[1e300]}"#).0, "horizons");
     assert_eq!(bad(r#"{"sides":["up"]}"#).0, "sides");
     assert_eq!(bad(r#"{"tie":"coin"}"#).0, "tie");
     assert_eq!(bad(r#"{"compression":"zip"}"#).0, "compression");
-    assert_eq!(bad(r#"{"targetPip":[5]}"#).0, "options");
-    assert_eq!(bad(r#"{"targetPips":"5"}"#).0, "options");
+    assert_eq!(bad(r#"{"targetPip":[5]}"#).0, "targetPip");
+    assert_eq!(bad(r#"{"target_pips":[5]}"#).0, "target_pips");
+    assert_eq!(bad(r#"{"targetPips":"5"}"#).0, "targetPips");
+    assert_eq!(bad(r#"{"spreadPips":-1}"#).0, "spreadPips");
+    assert_eq!(bad(r#"{"spreadPips":1,"spreadColumn":"s"}"#).0, "spreadColumn");
+    assert_eq!(bad(r#"{"entry":"open"}"#).0, "entry");
+    assert_eq!(bad(r#"{"weights":"yes"}"#).0, "weights");
     let many: Vec<String> = (1..=400).map(|x| x.to_string()).collect();
     assert_eq!(
         bad(&format!(
@@ -168,13 +171,47 @@ fn errors_name_row_column_and_parameter() {
     );
 
     let (ts, o, h, l, c) = columns(10);
-    let mut input = CandleInput::new(None);
-    input.append_columns(ts.into(), &o, &h, &l, &c).unwrap();
-    let labeler = input.finish(JsValue::UNDEFINED).unwrap();
+    let mut input = CandleInput::js_new(JsValue::UNDEFINED).unwrap();
+    input.append_columns(ts.into(), &o, &h, &l, &c, None).unwrap();
+    let labeler = input.finish().unwrap();
     for key in ["../T5_S5_H1", "T5_S5_H1/../../x", "T5.0_S5_H1", "T11_S5_H1"] {
         assert!(labeler.label(key).is_err(), "{key}");
         assert!(labeler.file_name(key).is_err(), "{key}");
     }
     assert!(footer_size(b"not a file").is_err());
     assert!(to_ipc_stream(b"PAR1garbagePAR1").is_err());
+}
+
+#[wasm_bindgen_test]
+fn version_2_settings_and_a_spread_column() {
+    let (ts, o, h, l, c) = columns(2000);
+    let tsv = ts.to_vec();
+    let spread: Vec<f64> = (0..2000).map(|i| (i % 7) as f64 * 1e-5).collect();
+    let json = r#"{"targetPips":[5],"stopPips":[5,10],"horizons":[30],"spreadColumn":"spread","entry":"next_open","weights":true,"extras":true}"#;
+    let err = input_for(json)
+        .append_columns(ts.clone().into(), &o, &h, &l, &c, None)
+        .unwrap_err();
+    assert_eq!(prop(&err, "column"), "spread");
+    let mut bad = spread.clone();
+    bad[17] = -1e-5;
+    let err = input_for(json)
+        .append_columns(ts.clone().into(), &o, &h, &l, &c, Some(bad))
+        .unwrap_err();
+    assert_eq!((prop(&err, "row"), prop(&err, "column")), (17.into(), "spread".into()));
+    let mut inp = input_for(json);
+    inp.append_columns(ts.into(), &o, &h, &l, &c, Some(spread.clone()))
+        .unwrap();
+    let labeler = inp.finish().unwrap();
+    let bytes = labeler.label("T5_S10_H30").unwrap();
+    let (schema, _) = fxlabel::read_label_file(&bytes).unwrap();
+    assert_eq!(schema.field(7).name(), "long_uniqueness");
+    // The same bytes as the core over the same settings.
+    let opts = Options::from_json(serde_json::from_str(json).unwrap(), Spelling::Camel).unwrap();
+    let p = opts.validate(Spelling::Camel).unwrap();
+    let mut b = CandlesBuilder::new();
+    b.expect(&p);
+    b.push_columns_with(&tsv, &o, &h, &l, &c, Some(&spread)).unwrap();
+    let core = fxlabel::Labeler::new(b.finish().unwrap(), p).unwrap();
+    let cfg = core.config("T5_S10_H30").unwrap();
+    assert_eq!(bytes, fxlabel::encode_config(&core, &cfg, &opts.encode).unwrap());
 }
