@@ -27,6 +27,10 @@ Options:
   --sides LIST         directions to label (default: long,short)
   --tie POLICY         a bar touching both barriers counts as: stop or target (default: stop)
   --extras             add {side}_mfe_pips and {side}_mae_pips
+  --spread-pips X      a constant bid/ask spread in pips; candles are bid prices (default: 0)
+  --spread-column NAME the input column holding each bar's spread, in price units
+  --entry WHERE        close (enter at the candle's close) or next_open (default: close)
+  --weights            add {side}_uniqueness: sample weights for overlapping labels
   --format FORMAT      parquet or arrow (Arrow IPC file) (default: parquet)
   --compression CODEC  zstd[:level], snappy, lz4, gzip[:level], none (default: zstd)
   --row-group-size N   Parquet rows per row group (default: 262144)
@@ -52,6 +56,10 @@ const OPTIONS = {
   sides: { type: "string" },
   tie: { type: "string" },
   extras: { type: "boolean" },
+  "spread-pips": { type: "string" },
+  "spread-column": { type: "string" },
+  entry: { type: "string" },
+  weights: { type: "boolean" },
   format: { type: "string" },
   compression: { type: "string" },
   "row-group-size": { type: "string" },
@@ -82,10 +90,10 @@ function numbers(flag, text) {
   });
 }
 
-function onePip(text) {
+function oneNumber(flag, text) {
   if (text === undefined) return undefined;
-  if (text.includes(",")) throw new UsageError(`--pip takes one number, got '${text}'`);
-  return numbers("pip", text)[0];
+  if (text.includes(",")) throw new UsageError(`--${flag} takes one number, got '${text}'`);
+  return numbers(flag, text)[0];
 }
 
 function humanBytes(b) {
@@ -148,10 +156,14 @@ async function label(input, v) {
     stopPips: numbers("stops", v.stops),
     horizons: numbers("horizons", v.horizons),
     horizonUnit: v.unit,
-    pipValue: onePip(v.pip),
+    pipValue: oneNumber("pip", v.pip),
     sides: v.sides?.split(",").map((s) => s.trim()),
     tie: v.tie,
     extras: v.extras,
+    spreadPips: oneNumber("spread-pips", v["spread-pips"]),
+    spreadColumn: v["spread-column"],
+    entry: v.entry,
+    weights: v.weights,
     format: v.format,
     compression: v.compression,
     rowGroupSize: v["row-group-size"] === undefined ? undefined : Number(v["row-group-size"]),

@@ -21,12 +21,9 @@
 let arrowModule = null;
 const arrow = () => (arrowModule ??= import("apache-arrow"));
 
-// Options of the wasm labeler (CandleInput.finish) and of the host. The
-// wasm side declares deny_unknown_fields, but serde-wasm-bindgen only reads
-// the fields it knows, so a misspelt option would be silently ignored
-// there: the host rejects unknown names itself.
-const WASM_OPTIONS = new Set(["targetPips", "stopPips", "horizons", "horizonUnit", "pipValue", "sides", "tie", "extras", "format", "compression", "rowGroupSize"]);
-const HOST_OPTIONS = new Set(["store", "dir", "overwrite", "returnTables", "onProgress", "onLog", "timeColumn", "signal", "workers"]);
+// Options of the host; every other option goes to the core (the wasm
+// CandleInput), which knows their names and refuses unknown ones.
+const HOST_OPTIONS = new Set(["store", "dir", "overwrite", "returnTables", "onProgress", "onLog", "signal", "workers"]);
 
 // Rows per appendColumns call and bytes per appendCsv call: large enough
 // that call overhead is nil, small enough that no giant copy is made.
@@ -95,9 +92,11 @@ export function createHost(wasm, defaultStore, platform = {}) {
     }
   }
 
-  function appendColumns(input, c) {
+  // `spreadColumn`: the name of the column holding each bar's spread.
+  function appendColumns(input, c, spreadColumn) {
     const ts = c.timestamps ?? c.timestamp;
     const cols = { timestamps: ts, open: c.open, high: c.high, low: c.low, close: c.close };
+    if (spreadColumn != null) cols[spreadColumn] = c[spreadColumn];
     for (const [name, col] of Object.entries(cols)) {
       if (col == null || typeof col.length !== "number") {
         throw hostError(`invalid input, column '${name === "timestamps" ? "timestamp" : name}': missing (expected an array or typed array)`, "input", { row: null, column: name === "timestamps" ? "timestamp" : name });
@@ -115,9 +114,12 @@ export function createHost(wasm, defaultStore, platform = {}) {
       if (typeof part[0] === "bigint") return BigInt64Array.from(part);
       return Float64Array.from(part, (t) => (t instanceof Date ? t.getTime() : t));
     };
+    // A missing spread value (null, undefined) becomes NaN, which the core
+    // rejects naming its row.
+    const spread = (i, j) => (spreadColumn == null ? undefined : cols[spreadColumn] instanceof Float64Array ? cols[spreadColumn].subarray(i, j) : Float64Array.from(cols[spreadColumn].slice(i, j), (x) => x ?? NaN));
     for (let i = 0; i < ts.length; i += COLUMN_CHUNK_ROWS) {
       const j = Math.min(i + COLUMN_CHUNK_ROWS, ts.length);
-      call(() => input.appendColumns(time(i, j), f64(c.open, i, j), f64(c.high, i, j), f64(c.low, i, j), f64(c.close, i, j)));
+      call(() => input.appendColumns(time(i, j), f64(c.open, i, j), f64(c.high, i, j), f64(c.low, i, j), f64(c.close, i, j), spread(i, j)));
     }
   }
 
@@ -172,7 +174,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
     return appendParquetFile(input, { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) });
   }
 
-  async function feed(input, candles) {
+  async function feed(input, candles, spreadColumn) {
     if (candles == null) throw hostError("no candles given", "param", { param: "candles" });
     if (typeof candles === "string") return appendCsvString(input, candles);
     if (candles instanceof Uint8Array || candles instanceof ArrayBuffer) {
@@ -223,7 +225,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
       return;
     }
     if (typeof candles === "object" && ("close" in candles || "timestamps" in candles || "timestamp" in candles)) {
-      return appendColumns(input, candles);
+      return appendColumns(input, candles, spreadColumn);
     }
     throw hostError("candles must be {timestamps, open, high, low, close} arrays, Parquet bytes, CSV text or bytes, or an (async) iterable of CSV/Parquet chunks", "param", { param: "candles" });
   }
@@ -300,9 +302,6 @@ export function createHost(wasm, defaultStore, platform = {}) {
     const wasmOptions = {};
     const host = {};
     for (const [k, v] of Object.entries(options ?? {})) {
-      if (!WASM_OPTIONS.has(k) && !HOST_OPTIONS.has(k)) {
-        throw hostError(`invalid parameter '${k}': unknown option (expected one of: ${[...WASM_OPTIONS, ...HOST_OPTIONS].join(", ")})`, "param", { param: k });
-      }
       if (v !== undefined) (HOST_OPTIONS.has(k) ? host : wasmOptions)[k] = v;
     }
     for (const cb of ["onProgress", "onLog"]) {
@@ -336,16 +335,16 @@ export function createHost(wasm, defaultStore, platform = {}) {
 
     // 1. Input and parameters: every error is thrown here, before the
     //    store is looked at.
-    const input = call(() => new wasm.CandleInput(host.timeColumn ?? undefined));
+    const input = call(() => new wasm.CandleInput(wasmOptions));
     try {
-      if (pooled) call(() => input.keep(0, 0, wasmOptions));
-      await feed(input, candles);
+      if (pooled) call(() => input.keep(0, 0));
+      await feed(input, candles, wasmOptions.spreadColumn);
     } catch (err) {
       if (!poisoned) input.free(); // after a trap the instance is dead anyway
       throw err;
     }
     // finish() consumes the input, whether it succeeds or throws.
-    const labeler = call(() => input.finish(wasmOptions));
+    const labeler = call(() => input.finish());
     let release = null; // the store's lock, once taken
     try {
       const keys = call(() => labeler.configs());
@@ -422,7 +421,6 @@ export function createHost(wasm, defaultStore, platform = {}) {
         if (todo.length > 0) {
           const r = await runPool(source, {
             wasmOptions,
-            timeColumn: host.timeColumn,
             dir: store.dir,
             keys: todo,
             workers,
@@ -495,16 +493,16 @@ export function createHost(wasm, defaultStore, platform = {}) {
   }
 
   /** Feeds candles and finishes them into a labeler (pool workers); `keep`: [start, end) rows to keep. */
-  async function openLabeler(candles, wasmOptions, timeColumn, keep) {
-    const input = call(() => new wasm.CandleInput(timeColumn));
+  async function openLabeler(candles, wasmOptions, keep) {
+    const input = call(() => new wasm.CandleInput(wasmOptions));
     try {
-      if (keep) call(() => input.keep(keep[0], keep[1], wasmOptions));
-      await feed(input, candles);
+      if (keep) call(() => input.keep(keep[0], keep[1]));
+      await feed(input, candles, wasmOptions.spreadColumn);
     } catch (err) {
       if (!poisoned) input.free();
       throw err;
     }
-    return call(() => input.finish(wasmOptions));
+    return call(() => input.finish());
   }
 
   return { labelCandles, tableFromLabelFile, call, openLabeler };

@@ -10,6 +10,11 @@ export interface CandleColumns {
   high: Float64Array | ArrayLike<number>;
   low: Float64Array | ArrayLike<number>;
   close: Float64Array | ArrayLike<number>;
+  /**
+   * The column named by the `spreadColumn` option: each bar's spread in
+   * price units (finite, >= 0), under that name.
+   */
+  [spreadColumn: string]: unknown;
 }
 
 /**
@@ -45,6 +50,20 @@ export interface LabelParams {
   tie?: "stop" | "target";
   /** Adds {side}_mfe_pips and {side}_mae_pips. Default false. */
   extras?: boolean;
+  /**
+   * A constant bid/ask spread in pips (finite, >= 0; default 0). Candles
+   * are bid prices: the long side buys at the ask, the short side buys
+   * back at the ask.
+   */
+  spreadPips?: number;
+  /** The input column holding each bar's spread in price units (not together with a non-zero `spreadPips`). */
+  spreadColumn?: string;
+  /** "close" (enter at the candle's close, default) or "next_open" (at the next bar's open). */
+  entry?: "close" | "next_open";
+  /** Adds {side}_uniqueness: average uniqueness, a sample weight for overlapping labels. Default false. */
+  weights?: boolean;
+  /** Name of the time column when it is not timestamp/time/date/datetime. */
+  timeColumn?: string;
   /** File format. Default "parquet"; "arrow" writes Arrow IPC files. */
   format?: "parquet" | "arrow";
   /** Parquet codec: "zstd" (default), "zstd:LEVEL", "snappy", "lz4", "gzip", "gzip:LEVEL", "none". */
@@ -101,8 +120,6 @@ export interface LabelOptions extends LabelParams {
   overwrite?: boolean;
   /** Write nothing; return a Map of key -> apache-arrow Table. */
   returnTables?: boolean;
-  /** Name of the time column when it is not timestamp/time/date/datetime. */
-  timeColumn?: string;
   onProgress?: (p: Progress) => void;
   /** Messages such as "found 4/6 already saved, resuming". */
   onLog?: (message: string) => void;
@@ -210,7 +227,7 @@ export interface LabelWorker {
    */
   run(
     input: Blob | string | ArrayBuffer | Uint8Array | { url: string },
-    options?: LabelParams & { overwrite?: boolean; timeColumn?: string },
+    options?: LabelParams & { overwrite?: boolean },
     callbacks?: {
       dir?: string;
       /** Pause after each written file (demos and tests interrupt a run with it). */

@@ -8,12 +8,12 @@ import { parentPort, workerData } from "node:worker_threads";
 import { openLabeler, openPath, fsStore } from "./node.js";
 import { sendPart } from "./pool-core.js";
 
-const { path, shared, wasmOptions, timeColumn, dir, shard } = workerData;
+const { path, shared, wasmOptions, dir, shard } = workerData;
 const store = fsStore(dir);
 let labeler;
 try {
   const candles = shared ? new Uint8Array(shared) : openPath(path);
-  labeler = await openLabeler(candles, wasmOptions, timeColumn ?? undefined, shard ?? undefined);
+  labeler = await openLabeler(candles, wasmOptions, shard ?? undefined);
   parentPort.postMessage({ ready: true });
 } catch (err) {
   parentPort.postMessage({ error: { message: err.message, kind: err.kind ?? "io" } });

@@ -24,7 +24,7 @@ import { runShards } from "./pool-core.js";
 /**
  * Labels `keys` into `dir` with `workers` threads.
  * @param {{path?: string, bytes?: Uint8Array}} source the input, re-readable
- * @param {object} o {wasmOptions, timeColumn, dir, keys, workers, onWritten(key, path, bytes),
+ * @param {object} o {wasmOptions, dir, keys, workers, onWritten(key, path, bytes),
  *   shards?: [start, end][] (row ranges, one worker each), save?(key, pieces) -> {path, bytes}
  *   (writes an async piece source to the store), footer?(key, parts) -> Uint8Array,
  *   shouldStop?() -> boolean (checked before each config is handed out)}
@@ -40,11 +40,11 @@ export function runPool(source, o) {
 
 function spawn(source, shared, o, extra) {
   return new Worker(new URL("./pool-worker.js", import.meta.url), {
-    workerData: { path: source.path ?? null, shared, wasmOptions: o.wasmOptions, timeColumn: o.timeColumn ?? null, dir: o.dir, ...extra },
+    workerData: { path: source.path ?? null, shared, wasmOptions: o.wasmOptions, dir: o.dir, ...extra },
   });
 }
 
-function runConfigs(source, { wasmOptions, timeColumn, dir, keys, workers, onWritten, shouldStop }) {
+function runConfigs(source, { wasmOptions, dir, keys, workers, onWritten, shouldStop }) {
   const shared = source.bytes ? toShared(source.bytes) : null;
   const queue = [...keys];
   const n = Math.max(1, Math.min(workers, queue.length));
@@ -65,7 +65,7 @@ function runConfigs(source, { wasmOptions, timeColumn, dir, keys, workers, onWri
       else w.postMessage({ key });
     };
     for (let i = 0; i < n; i++) {
-      const w = spawn(source, shared, { wasmOptions, timeColumn, dir }, { shard: null });
+      const w = spawn(source, shared, { wasmOptions, dir }, { shard: null });
       w.on("message", (m) => {
         if (m.error) fail(Object.assign(new Error(m.error.message), m.error));
         else if (m.key) onWritten(m.key, m.path, m.bytes);

@@ -11,11 +11,11 @@ let labeler = null;
 const queue = [];
 let busy = false;
 
-async function start({ input, wasmOptions, timeColumn, shard }) {
+async function start({ input, wasmOptions, shard }) {
   try {
     await ready;
     const candles = input.blob ? input.blob : input.bytes;
-    labeler = await host.openLabeler(candles, wasmOptions, timeColumn ?? undefined, shard);
+    labeler = await host.openLabeler(candles, wasmOptions, shard);
     self.postMessage({ ready: true });
   } catch (err) {
     self.postMessage({ error: { message: err?.message ?? String(err), kind: err?.kind ?? "io" } });

@@ -44,6 +44,6 @@ export function runWebPool(source, o) {
   const shards = o.shards ?? [[0, o.rows]];
   const url = new URL("./web-pool-worker.js", import.meta.url);
   const input = source.blob ? { blob: source.blob } : { bytes: source.bytes };
-  return runShards((shard) => spawnWeb(url, { input, wasmOptions: o.wasmOptions, timeColumn: o.timeColumn ?? null, shard }), { ...o, shards });
+  return runShards((shard) => spawnWeb(url, { input, wasmOptions: o.wasmOptions, shard }), { ...o, shards });
 }
 runWebPool.partsOnly = true;

@@ -94,11 +94,11 @@ if (!args["skip-wasm"]) {
     phases[name] = (phases[name] ?? 0) + (now - t) / 1000;
     t = now;
   };
-  const input_ = new mod.CandleInput();
+  const opts = args.configs === "21" ? { targetPips: [5, 10, 20], stopPips: [10] } : {};
+  const input_ = new mod.CandleInput(opts);
   input_.appendParquet(fs.readFileSync(input));
   lap("input");
-  const opts = args.configs === "21" ? { targetPips: [5, 10, 20], stopPips: [10] } : {};
-  const labeler = input_.finish(opts);
+  const labeler = input_.finish();
   lap("shared");
   const keys = labeler.configs();
   // (benchLabelPass is missing from older builds: the split is then skipped.)

@@ -24,7 +24,7 @@ use std::str::FromStr;
 pub const MAX_CONFIGS: usize = 10_000;
 
 /// How the vertical barrier is measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HorizonUnit {
     /// Clock time from the timestamps: a gap shortens the window.
@@ -34,7 +34,7 @@ pub enum HorizonUnit {
 }
 
 /// Trade direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Long,
@@ -42,7 +42,7 @@ pub enum Side {
 }
 
 /// What a bar that touches both barriers counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tie {
     /// Pessimistic: the stop.
@@ -52,7 +52,7 @@ pub enum Tie {
 }
 
 /// Where a trade enters (label contract, version 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entry {
     /// At the entry candle's close (the default).
@@ -63,7 +63,7 @@ pub enum Entry {
 }
 
 /// Output file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Parquet,
@@ -80,8 +80,15 @@ impl Format {
     }
 }
 
+/// Text values (`"minutes"`, `"next_open"`, ...): parsed by `FromStr` for
+/// every surface, serde included, so their errors read the same everywhere.
 macro_rules! str_enum {
     ($t:ty, $param:literal, $($s:literal => $v:expr),+) => {
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                crate::options::parsed(d)
+            }
+        }
         impl FromStr for $t {
             type Err = Error;
             fn from_str(s: &str) -> Result<Self> {

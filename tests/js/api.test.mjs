@@ -131,11 +131,11 @@ test("errors: input errors carry row and column, param errors the param; the sto
   await assert.rejects(fx.labelCandles({ ...short, open: undefined }, { store }), (e) => e.kind === "input" && e.column === "open");
   await assert.rejects(fx.labelCandles("timestamp,open,high,low,close\n", { store }), (e) => e.kind === "input" && /no rows/.test(e.message));
 
-  await assert.rejects(fx.labelCandles(CSV, { targetPips: [0], store }), (e) => e.kind === "param" && e.param === "target_pips");
-  await assert.rejects(fx.labelCandles(CSV, { pipValue: -1, store }), (e) => e.kind === "param" && e.param === "pip_value");
+  await assert.rejects(fx.labelCandles(CSV, { targetPips: [0], store }), (e) => e.kind === "param" && e.param === "targetPips");
+  await assert.rejects(fx.labelCandles(CSV, { pipValue: -1, store }), (e) => e.kind === "param" && e.param === "pipValue");
   await assert.rejects(fx.labelCandles(CSV, { horizons: [1.5], store }), (e) => e.kind === "param" && e.param === "horizons");
   await assert.rejects(fx.labelCandles(CSV, { tie: "coin", store }), (e) => e.kind === "param" && e.param === "tie");
-  await assert.rejects(fx.labelCandles(CSV, { stopPips: [], store }), (e) => e.kind === "param" && e.param === "stop_pips");
+  await assert.rejects(fx.labelCandles(CSV, { stopPips: [], store }), (e) => e.kind === "param" && e.param === "stopPips");
   await assert.rejects(fx.labelCandles(CSV, { targetpips: [5], store }), (e) => e.kind === "param" && e.param === "targetpips" && /unknown option/.test(e.message));
   await assert.rejects(fx.labelCandles(CSV, { onProgress: 5, store }), /'onProgress': expected a function/);
   await assert.rejects(fx.labelCandles(42, { store }), (e) => e.kind === "param" && e.param === "candles");

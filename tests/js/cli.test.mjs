@@ -132,7 +132,7 @@ test("bad input exits 2, names row and column, and leaves the folder exactly as 
   // Bad parameters: same rules.
   const p = runCli(["label", SAMPLE, "--out", out, "--targets=-5"]);
   assert.equal(p.code, 2);
-  assert.match(p.stderr, /invalid parameter 'target_pips'/);
+  assert.match(p.stderr, /invalid parameter 'targetPips'/);
   const s = runCli(["label", SAMPLE, "--out", out, "--sides", "up"]);
   assert.equal(s.code, 2);
   assert.match(s.stderr, /invalid parameter 'sides': unknown value 'up'/);

@@ -229,9 +229,9 @@ test("keys and names that try to leave the output folder are refused everywhere"
   const h = harness(t, "keys");
   const dir = tmpDir("hostile-keys");
   const bad = ["../x", "T5_S5_H1/../../etc", "T5_S5_H30/../../../etc/passwd", "/etc/passwd", "..", ".", "", "T5_S5_H30\u0000", "T5_S5_H30\\..\\x", "T05_S5_H30", "T+5_S5_H30", "TNaN_S5_H30", "T1e3_S5_H30", "../T5_S5_H30.parquet"];
-  const input = new fx.CandleInput();
+  const input = new fx.CandleInput(GRID);
   input.appendCsv(CSV);
-  const labeler = input.finish(GRID);
+  const labeler = input.finish();
   try {
     for (const k of bad) {
       assert.throws(() => fx.parseKey(k), (e) => e.kind === "param", k);
