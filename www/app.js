@@ -44,8 +44,8 @@ function log(msg) {
 }
 
 // ---------- settings ----------
-const FIELDS = ["targets", "stops", "horizons", "unit", "pair", "pip", "tie", "workers"];
-const CHECKS = ["long", "short", "overwrite"];
+const FIELDS = ["targets", "stops", "horizons", "unit", "pair", "pip", "tie", "spread-preset", "spread", "spread-column", "entry", "workers"];
+const CHECKS = ["long", "short", "weights", "overwrite"];
 function saveSettings() {
   const s = { source: document.querySelector("input[name=source]:checked").value };
   for (const f of FIELDS) s[f] = $(f).value;
@@ -83,6 +83,9 @@ function readOptions() {
   if (sides.length === 0) throw settingError("sides", "sides: tick long, short or both");
   const pip = Number($("pip").value);
   if (!Number.isFinite(pip)) throw settingError("pipValue", `pip value: '${$("pip").value}' is not a number`);
+  const spread = Number($("spread").value || 0);
+  if (!Number.isFinite(spread)) throw settingError("spreadPips", `spread: '${$("spread").value}' is not a number`);
+  const spreadColumn = $("spread-column").value.trim();
   return {
     targetPips: parseList("targets", "targets"),
     stopPips: parseList("stops", "stops"),
@@ -91,6 +94,10 @@ function readOptions() {
     pipValue: pip,
     sides,
     tie: $("tie").value,
+    spreadPips: spread,
+    spreadColumn: spreadColumn || undefined,
+    entry: $("entry").value,
+    weights: $("weights").checked,
     overwrite: $("overwrite").checked,
     // Web Workers sharing the rows (inputs of two row groups or more).
     workers: Math.max(1, Math.min(16, Math.floor(Number($("workers").value)) || 1)),
@@ -423,6 +430,13 @@ $("hm-horizon").onchange = drawHeat;
 $("hm-side").onchange = drawHeat;
 $("file").onchange = () => {
   document.querySelector("input[name=source][value=file]").checked = true;
+};
+$("spread-preset").onchange = () => {
+  if ($("spread-preset").value !== "custom") $("spread").value = $("spread-preset").value;
+};
+$("spread").oninput = () => {
+  const v = String(Number($("spread").value));
+  $("spread-preset").value = ["0", "0.2", "0.3"].includes(v) ? v : "custom";
 };
 $("pair").onchange = () => {
   if ($("pair").value !== "custom") $("pip").value = $("pair").value;

@@ -249,6 +249,35 @@ test("cancel stops after the config in flight; finished files stay and a new sta
   await context.close();
 });
 
+test("version 2 settings: the EURUSD spread preset, entry at the next open and weights; the download equals Node's", async () => {
+  const { context, page, problems } = await openDemo();
+  await setGrid(page, { targets: "5,10", stops: "5", horizons: "30" });
+  await page.selectOption("#spread-preset", "0.2");
+  assert.equal(await page.inputValue("#spread"), "0.2");
+  await page.selectOption("#entry", "next_open");
+  await page.check("#weights");
+  await page.click("#start");
+  const s = await waitFinished(page);
+  assert.equal(s.phase, "done", JSON.stringify(s.error));
+  const expected = await nodeFiles({ targetPips: [5, 10], stopPips: [5], horizons: [30], spreadPips: 0.2, entry: "next_open", weights: true });
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("tr[data-key='T10_S5_H30'] button.download")]);
+  const one = path.join(tmp, "v2-T10_S5_H30.parquet");
+  await download.saveAs(one);
+  assert.ok(Buffer.from(expected.get("T10_S5_H30.parquet")).equals(readFileSync(one)), "downloaded file equals the Node package's output");
+  const table = await fx.tableFromLabelFile(readFileSync(one));
+  assert.ok(table.schema.fields.some((f) => f.name === "short_uniqueness"));
+  // A spread column that the sample lacks: the message names it.
+  await page.fill("#spread", "0");
+  await page.fill("#spread-column", "spread");
+  await page.check("#overwrite");
+  await page.click("#start");
+  const e = await waitFinished(page);
+  assert.equal(e.phase, "error");
+  assert.match(await page.textContent("#error"), /spread/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("a Parquet input (made by the native CLI's synth)", async (t) => {
   const bin = ["release", "debug"].map((p) => path.join(ROOT, "target", p, "fxlabel")).find(existsSync);
   if (!bin) return t.skip("no native fxlabel binary in target/ (cargo build --features cli)");
