@@ -259,6 +259,16 @@ impl SideCols {
         }
     }
 
+    /// Each row's exit offset, [`crate::kernel::NO_EXIT`] when unknown.
+    fn exits(&self) -> Vec<u32> {
+        let none = crate::kernel::NO_EXIT;
+        self.valid
+            .iter()
+            .zip(&self.exit)
+            .map(|(&v, &e)| if v != 0 { e } else { none })
+            .collect()
+    }
+
     fn finish(self, extras: bool, weights: bool, out: &mut Vec<ArrayRef>) {
         let nulls =
             (self.nulls > 0).then(|| NullBuffer::new(self.valid.iter().map(|&v| v != 0).collect()));
@@ -295,7 +305,8 @@ pub fn config_batch(
         short.push(s);
     })?;
     if p.weights {
-        (long.uniq, short.uniq) = labeler.uniqueness(config, rows.clone())?;
+        (long.uniq, short.uniq) =
+            labeler.uniqueness_given(config, rows.clone(), [&long.exits(), &short.exits()])?;
     }
     let ts = &labeler.candles().output_timestamps()[rows];
     let mut cols: Vec<ArrayRef> = vec![Arc::new(
@@ -504,7 +515,11 @@ impl<W: Write + Send> PqSink<W> {
             short.push(s);
         })?;
         if p.weights {
-            (self.long.uniq, self.short.uniq) = labeler.uniqueness(config, rows.clone())?;
+            (self.long.uniq, self.short.uniq) = labeler.uniqueness_given(
+                config,
+                rows.clone(),
+                [&self.long.exits(), &self.short.exits()],
+            )?;
         }
         let start = self.part.len;
         let mut chunks = Vec::with_capacity(self.columns.len());

@@ -47,6 +47,9 @@ use crate::grid::{Config, Entry, HorizonUnit, Side, Tie, ValidParams};
 /// Slack of the contract's barrier test, in pips.
 pub const EPSILON_PIPS: f64 = 1e-6;
 
+/// An unknown exit in [`Labeler::uniqueness_given`].
+pub const NO_EXIT: u32 = u32::MAX;
+
 /// The outcome of one side of one config for one candle (`None` in
 /// [`Labeler::outcomes`] when it is not yet known).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -203,6 +206,8 @@ pub struct Labeler {
     /// The largest exit offset any row can have: the longest window in
     /// bars (one more when entering at the next open).
     max_offset: usize,
+    /// `1 / c` for every concurrency `c` a bar can have (weights only).
+    recip: Vec<f64>,
     /// Encoded timestamp chunks shared by every config's file.
     ts_cache: std::sync::Mutex<crate::encode::TsCache>,
 }
@@ -266,6 +271,7 @@ impl Labeler {
             )),
             _ => None,
         };
+        let params_weights = params.weights;
         Ok(Labeler {
             configs: params.configs(),
             candles,
@@ -275,6 +281,11 @@ impl Labeler {
             chains,
             ask_chains,
             max_offset,
+            recip: if params_weights {
+                (0..=max_offset).map(|c| 1.0 / c as f64).collect()
+            } else {
+                Vec::new()
+            },
             ts_cache: Default::default(),
         })
     }
@@ -438,17 +449,35 @@ impl Labeler {
 
     /// The average uniqueness of rows `rows` (counted like
     /// [`Labeler::for_each_row`]) of `config`, long and short (0 for a row
-    /// whose label is unknown, or a side not asked for). Row `i`'s span is
-    /// the bars `(i, exit]`; the concurrency `c_t` of bar `t` is the number
-    /// of rows with a known label whose span holds `t`; the uniqueness is
-    /// the mean of `1 / c_t` over the span, 1 for an empty span. The rows
-    /// whose spans can meet `rows`' (the longest window around them) are
-    /// labeled again to count the concurrency, so any row range gives the
-    /// same values as the whole input.
+    /// whose label is unknown; empty for a side not asked for). Row `i`'s
+    /// span is the bars `(i, exit]`; the concurrency `c_t` of bar `t` is
+    /// the number of rows with a known label whose span holds `t`; the
+    /// uniqueness is the mean of `1 / c_t` over the span, 1 for an empty
+    /// span. The rows whose spans can meet `rows`' (the longest window
+    /// around them) are labeled too, so any row range gives the same
+    /// values as the whole input.
     pub fn uniqueness(
         &self,
         config: &Config,
         rows: std::ops::Range<usize>,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut exits = [Vec::new(), Vec::new()];
+        self.for_each_row(config, rows.clone(), |_, l, s| {
+            for (side, o) in [l, s].into_iter().enumerate() {
+                exits[side].push(o.map_or(NO_EXIT, |o| o.exit_offset));
+            }
+        })?;
+        self.uniqueness_given(config, rows, [&exits[0], &exits[1]])
+    }
+
+    /// [`Labeler::uniqueness`] for rows whose exit offsets (one per row of
+    /// `rows`, [`NO_EXIT`] for an unknown label) the caller has from the
+    /// pass that labeled them: only the rows around them are labeled again.
+    pub fn uniqueness_given(
+        &self,
+        config: &Config,
+        rows: std::ops::Range<usize>,
+        exits: [&[u32]; 2],
     ) -> Result<(Vec<f32>, Vec<f32>)> {
         let out = self.rows();
         let lead = self.candles.lead();
@@ -456,56 +485,79 @@ impl Labeler {
         let w = self.max_offset;
         let lo = a.saturating_sub(w);
         let hi = b.saturating_add(w).min(self.candles.len());
+        let has = |side: usize| self.params.sides.contains(&[Side::Long, Side::Short][side]);
+        for (side, ex) in exits.iter().enumerate() {
+            if has(side) && ex.len() != b.saturating_sub(a) {
+                return Err(Error::Format(format!(
+                    "uniqueness: {} exits given for {} rows",
+                    ex.len(),
+                    b.saturating_sub(a)
+                )));
+            }
+        }
         if a >= b {
             return Ok((Vec::new(), Vec::new()));
         }
-        // Exits of every row of lo..hi (u32::MAX: unknown), per side.
-        const NONE: u32 = u32::MAX;
+        // Exit bars of every row of lo..hi, per side: the given ones, and
+        // those of the rows around them, labeled here.
         let m = hi - lo;
-        let mut exits = [vec![NONE; m], vec![NONE; m]];
-        self.pass(config, lo..hi, |i, l, s| {
+        let mut abs = [vec![NO_EXIT; m], vec![NO_EXIT; m]];
+        let mut note = |i: usize, l: Option<Outcome>, s: Option<Outcome>| {
             for (side, o) in [l, s].into_iter().enumerate() {
                 if let Some(o) = o {
-                    exits[side][i - lo] = (i + o.exit_offset as usize) as u32;
+                    abs[side][i - lo] = (i + o.exit_offset as usize) as u32;
                 }
             }
-        })?;
-        let mut result = [vec![0f32; b - a], vec![0f32; b - a]];
+        };
+        self.pass(config, lo..a, &mut note)?;
+        self.pass(config, b..hi, &mut note)?;
+        for (side, ex) in exits.iter().enumerate() {
+            if has(side) {
+                for (r, &x) in ex.iter().enumerate() {
+                    if x != NO_EXIT {
+                        abs[side][a - lo + r] = (a + r) as u32 + x;
+                    }
+                }
+            }
+        }
+        let mut result = [Vec::new(), Vec::new()];
         // Concurrency over bars lo..=hi + w, as a difference array.
         let bars = m + w + 2;
-        let mut diff = vec![0i64; bars];
+        let mut diff = vec![0i32; bars];
         let mut prefix = vec![0f64; bars];
-        for (side, ex) in exits.iter().enumerate() {
-            if !self.params.sides.contains(&[Side::Long, Side::Short][side]) {
+        for (side, ex) in abs.iter().enumerate() {
+            if !has(side) {
                 continue;
             }
             diff.iter_mut().for_each(|d| *d = 0);
             for (r, &x) in ex.iter().enumerate() {
-                if x != NONE && x as usize > lo + r {
+                if x != NO_EXIT && x as usize > lo + r {
                     diff[r + 1] += 1;
                     diff[x as usize - lo + 1] -= 1;
                 }
             }
-            // prefix[t] = sum of 1 / c_u over bars u <= t (from lo).
-            let (mut c, mut sum) = (0i64, 0f64);
-            for t in 0..bars {
-                c += diff[t];
+            // prefix[t] = sum of 1 / c_u over bars u <= t (from lo); no bar
+            // is in more than w spans, so 1 / c comes from a table.
+            let (mut c, mut sum) = (0i32, 0f64);
+            for (d, p) in diff.iter().zip(prefix.iter_mut()) {
+                c += d;
                 if c > 0 {
-                    sum += 1.0 / c as f64;
+                    sum += self.recip.get(c as usize).copied().unwrap_or(1.0 / c as f64);
                 }
-                prefix[t] = sum;
+                *p = sum;
             }
+            let res = &mut result[side];
+            res.reserve(b - a);
             for i in a..b {
-                let x = ex[i - lo];
-                if x == NONE {
-                    continue;
-                }
-                let (r, x) = (i - lo, x as usize - lo);
-                result[side][i - a] = if x == r {
-                    1.0
-                } else {
-                    ((prefix[x] - prefix[r]) / (x - r) as f64) as f32
-                };
+                let (r, x) = (i - lo, ex[i - lo]);
+                res.push(match x {
+                    NO_EXIT => 0.0,
+                    x if x as usize == i => 1.0,
+                    x => {
+                        let x = x as usize - lo;
+                        ((prefix[x] - prefix[r]) / (x - r) as f64) as f32
+                    }
+                });
             }
         }
         let [long, short] = result;

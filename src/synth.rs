@@ -40,6 +40,8 @@ pub struct Columns {
     pub high: Vec<f64>,
     pub low: Vec<f64>,
     pub close: Vec<f64>,
+    /// A `spread` column (price units), when added by [`Columns::with_spread`].
+    pub spread: Option<Vec<f64>>,
 }
 
 /// `n` candles (at least one) from `seed`, starting Monday 2024-01-01 00:00 UTC.
@@ -101,15 +103,42 @@ pub fn columns(n: usize, seed: u64) -> Columns {
 }
 
 impl Columns {
-    /// As CSV text with a header (`timestamp,open,high,low,close`).
+    /// Adds a `spread` column: a EURUSD-like bid/ask spread in price units,
+    /// on the 1e-5 grid, 0.6 pips in the London/New York hours and up to
+    /// 2 pips around the daily rollover (22:00 UTC).
+    pub fn with_spread(mut self) -> Self {
+        let spread = self
+            .ts
+            .iter()
+            .map(|&t| {
+                let hour = ((t / 60_000) % 1440) as f64 / 60.0;
+                let night = (-((hour - 22.0).rem_euclid(24.0).min((22.0 - hour).rem_euclid(24.0)) / 1.5).powi(2)).exp();
+                let busy = (-((hour - 13.0) / 4.0).powi(2)).exp();
+                ((0.6 + 1.4 * night + 0.4 * (1.0 - busy)) * 10.0).round() / 1e5
+            })
+            .collect();
+        self.spread = Some(spread);
+        self
+    }
+
+    /// As CSV text with a header (`timestamp,open,high,low,close[,spread]`).
     pub fn write_csv(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
-        writeln!(w, "timestamp,open,high,low,close")?;
+        let spread = self.spread.as_deref();
+        writeln!(
+            w,
+            "timestamp,open,high,low,close{}",
+            if spread.is_some() { ",spread" } else { "" }
+        )?;
         for i in 0..self.ts.len() {
-            writeln!(
+            write!(
                 w,
                 "{},{:.5},{:.5},{:.5},{:.5}",
                 self.ts[i], self.open[i], self.high[i], self.low[i], self.close[i]
             )?;
+            match spread {
+                Some(s) => writeln!(w, ",{:.5}", s[i])?,
+                None => writeln!(w)?,
+            }
         }
         Ok(())
     }
@@ -119,7 +148,7 @@ impl Columns {
         use arrow_array::{ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray};
         use arrow_schema::{DataType, Field, Schema, TimeUnit};
         use std::sync::Arc;
-        let schema = Arc::new(Schema::new(vec![
+        let mut fields = vec![
             Field::new(
                 "timestamp",
                 DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
@@ -129,13 +158,17 @@ impl Columns {
             Field::new("high", DataType::Float64, false),
             Field::new("low", DataType::Float64, false),
             Field::new("close", DataType::Float64, false),
-        ]));
+        ];
+        if self.spread.is_some() {
+            fields.push(Field::new("spread", DataType::Float64, false));
+        }
+        let schema = Arc::new(Schema::new(fields));
         let mut writer = parquet::arrow::ArrowWriter::try_new(w, schema.clone(), None)?;
         let step = 1 << 20;
         for a in (0..self.ts.len()).step_by(step) {
             let r = a..(a + step).min(self.ts.len());
             let f = |v: &[f64]| Arc::new(Float64Array::from(v[r.clone()].to_vec())) as ArrayRef;
-            let cols = vec![
+            let mut cols = vec![
                 Arc::new(
                     TimestampMillisecondArray::from(self.ts[r.clone()].to_vec())
                         .with_timezone("UTC"),
@@ -145,6 +178,9 @@ impl Columns {
                 f(&self.low),
                 f(&self.close),
             ];
+            if let Some(s) = &self.spread {
+                cols.push(f(s));
+            }
             writer.write(&RecordBatch::try_new(schema.clone(), cols)?)?;
         }
         writer.close()?;

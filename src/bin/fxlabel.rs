@@ -45,6 +45,9 @@ struct SynthArgs {
     /// Random seed (the same seed gives the same candles).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Add a `spread` column (EURUSD-like, in price units) for --spread-column.
+    #[arg(long)]
+    spread: bool,
 }
 
 #[derive(Args)]
@@ -134,7 +137,10 @@ fn main() -> ExitCode {
 }
 
 fn synth(a: &SynthArgs) -> fxlabel::Result<()> {
-    let cols = fxlabel::synth::columns(a.rows, a.seed);
+    let mut cols = fxlabel::synth::columns(a.rows, a.seed);
+    if a.spread {
+        cols = cols.with_spread();
+    }
     let io = |e| Error::io(format!("cannot write {}", a.out.display()), e);
     let file = std::io::BufWriter::new(std::fs::File::create(&a.out).map_err(io)?);
     if a.out.extension().is_some_and(|e| e == "parquet") {
