@@ -259,14 +259,12 @@ impl SideCols {
         }
     }
 
-    /// Each row's exit offset, [`crate::kernel::NO_EXIT`] when unknown.
-    fn exits(&self) -> Vec<u32> {
-        let none = crate::kernel::NO_EXIT;
-        self.valid
-            .iter()
-            .zip(&self.exit)
-            .map(|(&v, &e)| if v != 0 { e } else { none })
-            .collect()
+    /// The rows' exits, for the weights.
+    fn exits(&self) -> crate::kernel::Exits<'_> {
+        crate::kernel::Exits {
+            valid: &self.valid,
+            exit: &self.exit,
+        }
     }
 
     fn finish(self, extras: bool, weights: bool, out: &mut Vec<ArrayRef>) {
@@ -305,8 +303,11 @@ pub fn config_batch(
         short.push(s);
     })?;
     if p.weights {
-        (long.uniq, short.uniq) =
-            labeler.uniqueness_given(config, rows.clone(), [&long.exits(), &short.exits()])?;
+        let mut uniq = (Vec::new(), Vec::new());
+        let known = [long.exits(), short.exits()];
+        let mut scratch = crate::kernel::WeightScratch::default();
+        labeler.uniqueness_into(config, rows.clone(), known, &mut scratch, [&mut uniq.0, &mut uniq.1])?;
+        (long.uniq, short.uniq) = uniq;
     }
     let ts = &labeler.candles().output_timestamps()[rows];
     let mut cols: Vec<ArrayRef> = vec![Arc::new(
@@ -409,6 +410,8 @@ struct PqSink<W: Write + Send> {
     part: pq::Part,
     long: SideCols,
     short: SideCols,
+    /// Buffers of the weights, reused from one row group to the next.
+    weights: crate::kernel::WeightScratch,
     compression: Compression,
     row_group_size: usize,
     key_values: Vec<(String, String)>,
@@ -485,6 +488,7 @@ impl<W: Write + Send> PqSink<W> {
             },
             long: SideCols::new(n, extras),
             short: SideCols::new(n, extras),
+            weights: Default::default(),
             compression: opts.compression,
             row_group_size: rgs,
             key_values: key_values(schema),
@@ -515,11 +519,11 @@ impl<W: Write + Send> PqSink<W> {
             short.push(s);
         })?;
         if p.weights {
-            (self.long.uniq, self.short.uniq) = labeler.uniqueness_given(
-                config,
-                rows.clone(),
-                [&self.long.exits(), &self.short.exits()],
-            )?;
+            let (long, short) = (&mut self.long, &mut self.short);
+            let (mut lu, mut su) = (std::mem::take(&mut long.uniq), std::mem::take(&mut short.uniq));
+            let known = [long.exits(), short.exits()];
+            labeler.uniqueness_into(config, rows.clone(), known, &mut self.weights, [&mut lu, &mut su])?;
+            (long.uniq, short.uniq) = (lu, su);
         }
         let start = self.part.len;
         let mut chunks = Vec::with_capacity(self.columns.len());

@@ -47,8 +47,20 @@ use crate::grid::{Config, Entry, HorizonUnit, Side, Tie, ValidParams};
 /// Slack of the contract's barrier test, in pips.
 pub const EPSILON_PIPS: f64 = 1e-6;
 
-/// An unknown exit in [`Labeler::uniqueness_given`].
-pub const NO_EXIT: u32 = u32::MAX;
+/// The exits of a range of rows for one side, as a labeling pass made
+/// them: row `r`'s exit offset `exit[r]` counts when `valid[r] != 0`.
+#[derive(Debug, Clone, Copy)]
+pub struct Exits<'a> {
+    pub valid: &'a [u8],
+    pub exit: &'a [u32],
+}
+
+/// Buffers [`Labeler::uniqueness_into`] reuses from one call to the next.
+#[derive(Debug, Default)]
+pub struct WeightScratch {
+    diff: [Vec<i32>; 2],
+    prefix: Vec<f64>,
+}
 
 /// The outcome of one side of one config for one candle (`None` in
 /// [`Labeler::outcomes`] when it is not yet known).
@@ -461,107 +473,117 @@ impl Labeler {
         config: &Config,
         rows: std::ops::Range<usize>,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
-        let mut exits = [Vec::new(), Vec::new()];
+        let (mut valid, mut exit) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
         self.for_each_row(config, rows.clone(), |_, l, s| {
             for (side, o) in [l, s].into_iter().enumerate() {
-                exits[side].push(o.map_or(NO_EXIT, |o| o.exit_offset));
+                valid[side].push(o.is_some() as u8);
+                exit[side].push(o.map_or(0, |o| o.exit_offset));
             }
         })?;
-        self.uniqueness_given(config, rows, [&exits[0], &exits[1]])
+        let known = [0, 1].map(|k| Exits {
+            valid: &valid[k],
+            exit: &exit[k],
+        });
+        let mut out = (Vec::new(), Vec::new());
+        let mut scratch = WeightScratch::default();
+        self.uniqueness_into(config, rows, known, &mut scratch, [&mut out.0, &mut out.1])?;
+        Ok(out)
     }
 
-    /// [`Labeler::uniqueness`] for rows whose exit offsets (one per row of
-    /// `rows`, [`NO_EXIT`] for an unknown label) the caller has from the
-    /// pass that labeled them: only the rows around them are labeled again.
-    pub fn uniqueness_given(
+    /// [`Labeler::uniqueness`] into `out` (long, short; cleared first) for
+    /// rows whose exits the caller has from the pass that labeled them
+    /// (`known`, one per row of `rows` for each side asked): only the rows
+    /// around them are labeled again. `scratch` is reused across calls.
+    pub fn uniqueness_into(
         &self,
         config: &Config,
         rows: std::ops::Range<usize>,
-        exits: [&[u32]; 2],
-    ) -> Result<(Vec<f32>, Vec<f32>)> {
-        let out = self.rows();
+        known: [Exits<'_>; 2],
+        scratch: &mut WeightScratch,
+        out: [&mut Vec<f32>; 2],
+    ) -> Result<()> {
+        let n_out = self.rows();
         let lead = self.candles.lead();
-        let (a, b) = (rows.start.min(out) + lead, rows.end.min(out) + lead);
+        let (a, b) = (rows.start.min(n_out) + lead, rows.end.min(n_out) + lead);
         let w = self.max_offset;
         let lo = a.saturating_sub(w);
         let hi = b.saturating_add(w).min(self.candles.len());
-        let has = |side: usize| self.params.sides.contains(&[Side::Long, Side::Short][side]);
-        for (side, ex) in exits.iter().enumerate() {
-            if has(side) && ex.len() != b.saturating_sub(a) {
+        let has = [Side::Long, Side::Short].map(|s| self.params.sides.contains(&s));
+        for side in 0..2 {
+            out[side].clear();
+            let k = &known[side];
+            if has[side] && (k.valid.len() != b.saturating_sub(a) || k.exit.len() != k.valid.len()) {
                 return Err(Error::Format(format!(
-                    "uniqueness: {} exits given for {} rows",
-                    ex.len(),
+                    "uniqueness: exits of {} rows given for {} rows",
+                    k.valid.len(),
                     b.saturating_sub(a)
                 )));
             }
         }
         if a >= b {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok(());
         }
-        // Exit bars of every row of lo..hi, per side: the given ones, and
-        // those of the rows around them, labeled here.
-        let m = hi - lo;
-        let mut abs = [vec![NO_EXIT; m], vec![NO_EXIT; m]];
+        // Concurrency over bars lo..=hi + w, one difference array per side:
+        // +1 at the first bar of each known span, -1 after its last.
+        let bars = hi - lo + w + 2;
+        let WeightScratch { diff, prefix } = scratch;
+        for d in diff.iter_mut() {
+            d.clear();
+            d.resize(bars, 0);
+        }
+        let mut span = |side: usize, i: usize, x: usize| {
+            if x > i {
+                diff[side][i - lo + 1] += 1;
+                diff[side][x - lo + 1] -= 1;
+            }
+        };
+        // The rows around the range, labeled here.
         let mut note = |i: usize, l: Option<Outcome>, s: Option<Outcome>| {
             for (side, o) in [l, s].into_iter().enumerate() {
                 if let Some(o) = o {
-                    abs[side][i - lo] = (i + o.exit_offset as usize) as u32;
+                    span(side, i, i + o.exit_offset as usize);
                 }
             }
         };
         self.pass(config, lo..a, &mut note)?;
         self.pass(config, b..hi, &mut note)?;
-        for (side, ex) in exits.iter().enumerate() {
-            if has(side) {
-                for (r, &x) in ex.iter().enumerate() {
-                    if x != NO_EXIT {
-                        abs[side][a - lo + r] = (a + r) as u32 + x;
-                    }
+        for side in (0..2).filter(|&k| has[k]) {
+            let k = &known[side];
+            for (r, (&v, &x)) in k.valid.iter().zip(k.exit).enumerate() {
+                if v != 0 {
+                    span(side, a + r, a + r + x as usize);
                 }
             }
         }
-        let mut result = [Vec::new(), Vec::new()];
-        // Concurrency over bars lo..=hi + w, as a difference array.
-        let bars = m + w + 2;
-        let mut diff = vec![0i32; bars];
-        let mut prefix = vec![0f64; bars];
-        for (side, ex) in abs.iter().enumerate() {
-            if !has(side) {
-                continue;
-            }
-            diff.iter_mut().for_each(|d| *d = 0);
-            for (r, &x) in ex.iter().enumerate() {
-                if x != NO_EXIT && x as usize > lo + r {
-                    diff[r + 1] += 1;
-                    diff[x as usize - lo + 1] -= 1;
-                }
-            }
+        for side in (0..2).filter(|&k| has[k]) {
             // prefix[t] = sum of 1 / c_u over bars u <= t (from lo); no bar
             // is in more than w spans, so 1 / c comes from a table.
+            let recip = |c: usize| self.recip.get(c).copied().unwrap_or(1.0 / c as f64);
+            prefix.clear();
             let (mut c, mut sum) = (0i32, 0f64);
-            for (d, p) in diff.iter().zip(prefix.iter_mut()) {
+            prefix.extend(diff[side].iter().map(|&d| {
                 c += d;
                 if c > 0 {
-                    sum += self.recip.get(c as usize).copied().unwrap_or(1.0 / c as f64);
+                    sum += recip(c as usize);
                 }
-                *p = sum;
-            }
-            let res = &mut result[side];
-            res.reserve(b - a);
-            for i in a..b {
-                let (r, x) = (i - lo, ex[i - lo]);
-                res.push(match x {
-                    NO_EXIT => 0.0,
-                    x if x as usize == i => 1.0,
-                    x => {
-                        let x = x as usize - lo;
-                        ((prefix[x] - prefix[r]) / (x - r) as f64) as f32
-                    }
-                });
-            }
+                sum
+            }));
+            // The mean over the span: its sum times 1 / its length (from the
+            // same table; within an ulp of a division, far inside the
+            // contract's 1e-6).
+            let k = &known[side];
+            let base = a - lo;
+            let prefix = &prefix[..];
+            out[side].extend(k.valid.iter().zip(k.exit).enumerate().map(|(r, (&v, &x))| {
+                let i = base + r;
+                match (v, x) {
+                    (0, _) => 0.0,
+                    (_, 0) => 1.0,
+                    (_, x) => ((prefix[i + x as usize] - prefix[i]) * recip(x as usize)) as f32,
+                }
+            }));
         }
-        let [long, short] = result;
-        Ok((long, short))
+        Ok(())
     }
 
     /// The outcome of row `i` for one side, entering at bar `k` (`i` or

@@ -745,8 +745,16 @@ pub(crate) fn side_chunk(
             c.encodings = vec![ENC_PLAIN, ENC_RLE];
         }
         Kind::Extra => {
-            for r in (0..rows).filter(valid_rows) {
-                body.extend_from_slice(&extra[r].to_le_bytes());
+            if all {
+                // Known rows first: the values are one plain slice.
+                body.reserve(extra.len() * 4);
+                for v in extra {
+                    body.extend_from_slice(&v.to_le_bytes());
+                }
+            } else {
+                for r in (0..rows).filter(valid_rows) {
+                    body.extend_from_slice(&extra[r].to_le_bytes());
+                }
             }
             data_page(codec, &mut c, &body, rows, ENC_PLAIN, &mut s.comp)?;
             c.encodings = vec![ENC_PLAIN, ENC_RLE];
