@@ -315,6 +315,15 @@ impl From<Span> for Margin {
     }
 }
 
+/// What a run reads of the input beyond timestamps and the four prices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Needs {
+    /// The spread column's name, when the run pays a spread per bar.
+    pub spread_column: Option<String>,
+    /// Keep the opens (a run entering at the next open reads them).
+    pub open: bool,
+}
+
 /// The rows a builder keeps (see [`CandlesBuilder::keep`]).
 #[derive(Debug, Clone, Copy)]
 struct Keep {
@@ -375,12 +384,12 @@ impl CandlesBuilder {
         }
     }
 
-    /// Reads what `params` needs beyond the four prices: the spread column
-    /// (read, validated and fingerprinted) and the opens (kept for
-    /// `entry = next_open`). Call it before the first row.
-    pub fn expect(&mut self, params: &crate::ValidParams) {
-        self.spread_column = params.spread_column.clone();
-        if params.entry == crate::Entry::NextOpen {
+    /// Reads what a run needs beyond the four prices
+    /// ([`crate::ValidParams::needs`]): the spread column (read, validated
+    /// and fingerprinted) and the opens. Call it before the first row.
+    pub fn expect(&mut self, needs: Needs) {
+        self.spread_column = needs.spread_column;
+        if needs.open {
             self.open = Some(Prices::new());
         }
     }

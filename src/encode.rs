@@ -28,6 +28,7 @@ use crate::grid::{Config, Format, Side};
 use crate::kernel::{Labeler, Outcome};
 use crate::meta::{FileMeta, FORMAT_VERSION};
 use crate::pqwrite as pq;
+pub use crate::pqwrite::Compression;
 use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Int8Array, RecordBatch, TimestampMillisecondArray,
     UInt32Array,
@@ -36,54 +37,10 @@ use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use std::collections::HashMap;
 use std::io::Write;
-use std::str::FromStr;
 use std::sync::Arc;
 
 /// Rows per record batch handed to a writer.
 pub const BATCH_ROWS: usize = 65_536;
-
-/// Parquet compression codec.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Compression {
-    None,
-    Snappy,
-    Lz4,
-    Gzip(u32),
-    Zstd(i32),
-}
-
-impl FromStr for Compression {
-    type Err = Error;
-    /// `none`, `snappy`, `lz4`, `gzip[:level]`, `zstd[:level]`.
-    fn from_str(s: &str) -> Result<Self> {
-        let s = s.trim().to_ascii_lowercase();
-        let (name, level) = match s.split_once(':') {
-            Some((n, l)) => (n, Some(l)),
-            None => (s.as_str(), None),
-        };
-        let bad = || {
-            Error::param("compression", format!("unknown compression '{s}' (expected none, snappy, lz4, gzip[:0-9], zstd[:1-22])"))
-        };
-        let lvl = |d: i64, lo: i64, hi: i64| -> Result<i64> {
-            match level {
-                None => Ok(d),
-                Some(l) => l
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|x| (lo..=hi).contains(x))
-                    .ok_or_else(bad),
-            }
-        };
-        Ok(match name {
-            "none" | "uncompressed" if level.is_none() => Compression::None,
-            "snappy" if level.is_none() => Compression::Snappy,
-            "lz4" if level.is_none() => Compression::Lz4,
-            "gzip" => Compression::Gzip(lvl(6, 0, 9)? as u32),
-            "zstd" => Compression::Zstd(lvl(1, 1, 22)? as i32),
-            _ => return Err(bad()),
-        })
-    }
-}
 
 /// How a config is written. Its field names are the options' names
 /// ([`crate::options`]).
@@ -93,11 +50,16 @@ pub struct EncodeOptions {
     pub format: Format,
     /// Parquet only (Arrow IPC files are written uncompressed, which every
     /// Arrow reader, apache-arrow JS included, can read).
-    #[serde(deserialize_with = "crate::options::parsed")]
+    #[serde(deserialize_with = "crate::de::parsed")]
     pub compression: Compression,
     /// Parquet rows per row group (at least 1).
-    #[serde(deserialize_with = "crate::options::row_group_size")]
+    #[serde(deserialize_with = "crate::de::row_group_size")]
     pub row_group_size: usize,
+    /// The encoder's memory: timestamp chunks encoded once and reused by
+    /// every config written with these options (clones share it). Not an
+    /// option: always equal.
+    #[serde(skip)]
+    pub shared: SharedChunks,
 }
 
 impl Default for EncodeOptions {
@@ -110,6 +72,7 @@ impl Default for EncodeOptions {
             // 399.8 / 402.2 / 406.7 MB (more return dictionaries fit a byte),
             // at the same speed, and the Node pool can share more inputs by rows.
             row_group_size: 1 << 18,
+            shared: SharedChunks::default(),
         }
     }
 }
@@ -353,12 +316,28 @@ fn pq_columns(schema: &Schema) -> Vec<pq::Column> {
 }
 
 /// Encoded timestamp chunks, one per row group, shared by every config
-/// written with the same codec and row-group size (the column is the same
-/// in every file). Bounded: chunks are only kept while the cache holds
-/// less than [`TS_CACHE_BYTES`].
-#[derive(Debug, Default)]
-pub(crate) struct TsCache {
-    key: Option<(Compression, usize)>,
+/// written from the same labeler with the same codec and row-group size
+/// (the column is the same in every file). Bounded: chunks are only kept
+/// while the cache holds less than [`TS_CACHE_BYTES`].
+#[derive(Clone, Default)]
+pub struct SharedChunks(Arc<std::sync::Mutex<TsCache>>);
+
+impl std::fmt::Debug for SharedChunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedChunks")
+    }
+}
+
+impl PartialEq for SharedChunks {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[derive(Default)]
+struct TsCache {
+    /// (labeler, codec, rows per row group) the chunks were made for.
+    key: Option<(u64, Compression, usize)>,
     chunks: HashMap<usize, Arc<pq::Chunk>>,
     bytes: usize,
 }
@@ -368,12 +347,14 @@ const TS_CACHE_BYTES: usize = 64 << 20;
 fn timestamp_chunk(
     labeler: &Labeler,
     rows: std::ops::Range<usize>,
+    shared: &SharedChunks,
     opts: (Compression, usize),
     codec: &mut pq::Codec,
     scratch: &mut pq::Scratch,
 ) -> Result<Arc<pq::Chunk>> {
     let group = rows.start / opts.1.max(1);
-    let cache = labeler.ts_cache();
+    let opts = (labeler.id(), opts.0, opts.1);
+    let cache = &shared.0;
     if let Ok(c) = cache.lock() {
         if c.key == Some(opts) {
             if let Some(chunk) = c.chunks.get(&group) {
@@ -414,6 +395,7 @@ struct PqSink<W: Write + Send> {
     weights: crate::kernel::WeightScratch,
     compression: Compression,
     row_group_size: usize,
+    shared: SharedChunks,
     key_values: Vec<(String, String)>,
 }
 
@@ -491,6 +473,7 @@ impl<W: Write + Send> PqSink<W> {
             weights: Default::default(),
             compression: opts.compression,
             row_group_size: rgs,
+            shared: opts.shared.clone(),
             key_values: key_values(schema),
         })
     }
@@ -530,6 +513,7 @@ impl<W: Write + Send> PqSink<W> {
         let ts = timestamp_chunk(
             labeler,
             rows.clone(),
+            &self.shared,
             (self.compression, self.row_group_size),
             &mut self.codec,
             &mut self.scratch,

@@ -86,7 +86,7 @@ macro_rules! str_enum {
     ($t:ty, $param:literal, $($s:literal => $v:expr),+) => {
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-                crate::options::parsed(d)
+                crate::de::parsed(d)
             }
         }
         impl FromStr for $t {
@@ -120,7 +120,7 @@ str_enum!(Entry, "entry", "close" => Entry::Close, "next_open" => Entry::NextOpe
 pub struct Params {
     pub target_pips: Vec<f64>,
     pub stop_pips: Vec<f64>,
-    #[serde(deserialize_with = "crate::options::whole_list")]
+    #[serde(deserialize_with = "crate::de::whole_list")]
     pub horizons: Vec<u64>,
     pub horizon_unit: HorizonUnit,
     pub pip_value: f64,
@@ -304,6 +304,15 @@ impl ValidParams {
     /// Whether the run pays a spread (a constant one or a column).
     pub fn has_spread(&self) -> bool {
         self.spread_pips != 0.0 || self.spread_column.is_some()
+    }
+
+    /// What the candles must hold beyond the four prices
+    /// ([`crate::CandlesBuilder::expect`]).
+    pub fn needs(&self) -> crate::candles::Needs {
+        crate::candles::Needs {
+            spread_column: self.spread_column.clone(),
+            open: self.entry == Entry::NextOpen,
+        }
     }
 
     /// The span of bars a worker labeling a range of rows must keep around

@@ -220,8 +220,9 @@ pub struct Labeler {
     max_offset: usize,
     /// `1 / c` for every concurrency `c` a bar can have (weights only).
     recip: Vec<f64>,
-    /// Encoded timestamp chunks shared by every config's file.
-    ts_cache: std::sync::Mutex<crate::encode::TsCache>,
+    /// Tells this labeler from every other one in the process (so that an
+    /// encoder can cache what it made from these candles).
+    id: u64,
 }
 
 impl Labeler {
@@ -298,12 +299,16 @@ impl Labeler {
             } else {
                 Vec::new()
             },
-            ts_cache: Default::default(),
+            id: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
         })
     }
 
-    pub(crate) fn ts_cache(&self) -> &std::sync::Mutex<crate::encode::TsCache> {
-        &self.ts_cache
+    /// This labeler's identity in the process.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Rows this labeler labels: the whole input, or the range its
@@ -622,21 +627,24 @@ impl Labeler {
                 true,
             ),
         };
-        let e = self.entry_price(t.side, k);
         let j = i + exit;
-        let spread = self.spread();
+        let spread = t.entry.spread;
         let return_pips = match label {
             1 => t.target_pips as f32,
             -1 => -(t.stop_pips as f32),
-            _ => match t.side {
-                Side::Long => ((c.close[j] - e) / p) as f32,
-                // (e - (close + s)) / p, written negated so that a zero
-                // move stays -0.0 as in files made before the spread.
-                Side::Short => (-((c.close[j] + spread.at(j)) - e) / p) as f32,
-            },
+            _ => {
+                let e = t.entry.at(k);
+                match t.side {
+                    Side::Long => ((c.close[j] - e) / p) as f32,
+                    // (e - (close + s)) / p, written negated so that a zero
+                    // move stays -0.0 as in files made before the spread.
+                    Side::Short => (-((c.close[j] + spread.at(j)) - e) / p) as f32,
+                }
+            }
         };
         let (mut mfe_pips, mut mae_pips) = (0.0, 0.0);
         if let (Some((nh, nl)), true) = (&self.chains, exit > 0) {
+            let e = t.entry.at(k);
             let (nh, nl) = match (t.side, &self.ask_chains) {
                 (Side::Short, Some((ah, al))) => (ah, al),
                 _ => (nh, nl),
@@ -660,20 +668,6 @@ impl Labeler {
             uniqueness: 0.0,
         })
     }
-
-    /// The spread of this run's bars.
-    #[inline(always)]
-    fn spread(&self) -> Spread<'_> {
-        spread_of(&self.candles, &self.params)
-    }
-
-    /// The entry price of `side` at entry bar `k`: the bid `b` (close of
-    /// `k`, or open of `k` for next_open, then `k = i + 1`), plus the entry
-    /// bar's spread for the long side, which buys at the ask.
-    #[inline(always)]
-    fn entry_price(&self, side: Side, k: usize) -> f64 {
-        entry_price(&self.candles, &self.params, self.spread(), side, k)
-    }
 }
 
 /// The spread the bars of `c` pay under `params`.
@@ -685,16 +679,38 @@ fn spread_of<'a>(c: &'a Candles, params: &ValidParams) -> Spread<'a> {
     }
 }
 
-/// See [`Labeler::entry_price`].
-#[inline(always)]
-fn entry_price(c: &Candles, params: &ValidParams, spread: Spread<'_>, side: Side, k: usize) -> f64 {
-    let b = match (&c.open, params.entry) {
-        (Some(open), Entry::NextOpen) => open.get(k),
-        _ => c.close[k],
-    };
-    match (side, spread) {
-        (Side::Long, Spread::None) | (Side::Short, _) => b,
-        (Side::Long, s) => b + s.at(k),
+/// How one side's entry price is read: entry bar `k`'s bid `b` (its
+/// close, or its open when entering at the next open, then `k = i + 1`),
+/// plus `k`'s spread on the long side, which buys at the ask.
+#[derive(Clone, Copy)]
+struct EntryRule<'a> {
+    /// The opens, when entering at the next open.
+    open: Option<&'a Prices>,
+    close: &'a [f64],
+    spread: Spread<'a>,
+    side: Side,
+}
+
+impl<'a> EntryRule<'a> {
+    fn new(c: &'a Candles, params: &ValidParams, side: Side) -> Self {
+        EntryRule {
+            open: c.open.as_ref().filter(|_| params.entry == Entry::NextOpen),
+            close: &c.close,
+            spread: spread_of(c, params),
+            side,
+        }
+    }
+
+    #[inline(always)]
+    fn at(&self, k: usize) -> f64 {
+        let b = match self.open {
+            Some(open) => open.get(k),
+            None => self.close[k],
+        };
+        match (self.side, self.spread) {
+            (Side::Long, Spread::None) | (Side::Short, _) => b,
+            (Side::Long, s) => b + s.at(k),
+        }
     }
 }
 
@@ -727,6 +743,7 @@ struct SideTables<'a> {
     target_pips: f64,
     stop_pips: f64,
     side: Side,
+    entry: EntryRule<'a>,
 }
 
 impl<'a> SideTables<'a> {
@@ -750,6 +767,7 @@ impl<'a> SideTables<'a> {
             target_pips: config.target_pips,
             stop_pips: config.stop_pips,
             side,
+            entry: EntryRule::new(&l.candles, &l.params, side),
         })
     }
 }
@@ -796,12 +814,9 @@ fn first_touches(
     let spread = spread_of(c, params);
     // Each row's entry price: the long entry on the bid bars, the bid
     // entry on the ask bars.
-    let side = if book == Book::Bid {
-        Side::Long
-    } else {
-        Side::Short
-    };
-    let entry = |k: usize| entry_price(c, params, spread, side, k);
+    let side = if book == Book::Bid { Side::Long } else { Side::Short };
+    let rule = EntryRule::new(c, params, side);
+    let entry = |k: usize| rule.at(k);
     macro_rules! run {
         ($val:expr) => {
             first_touches_by(c, params, hmax, dir, levels, wide, $val, entry)

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod candles;
+mod de;
 pub mod encode;
 pub mod error;
 pub mod grid;

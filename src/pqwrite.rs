@@ -22,8 +22,8 @@
 //! groups) by different workers and joined: see [`Part`] and
 //! [`file_footer`].
 
-use crate::encode::Compression;
 use crate::error::{Error, Result};
+use std::str::FromStr;
 
 // ---- thrift compact protocol -------------------------------------------
 
@@ -176,6 +176,49 @@ impl Kind {
 pub(crate) struct Column {
     pub name: String,
     pub kind: Kind,
+}
+
+/// Parquet compression codec.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Compression {
+    None,
+    Snappy,
+    Lz4,
+    Gzip(u32),
+    Zstd(i32),
+}
+
+impl FromStr for Compression {
+    type Err = Error;
+    /// `none`, `snappy`, `lz4`, `gzip[:level]`, `zstd[:level]`.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim().to_ascii_lowercase();
+        let (name, level) = match s.split_once(':') {
+            Some((n, l)) => (n, Some(l)),
+            None => (s.as_str(), None),
+        };
+        let bad = || {
+            Error::param("compression", format!("unknown compression '{s}' (expected none, snappy, lz4, gzip[:0-9], zstd[:1-22])"))
+        };
+        let lvl = |d: i64, lo: i64, hi: i64| -> Result<i64> {
+            match level {
+                None => Ok(d),
+                Some(l) => l
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|x| (lo..=hi).contains(x))
+                    .ok_or_else(bad),
+            }
+        };
+        Ok(match name {
+            "none" | "uncompressed" if level.is_none() => Compression::None,
+            "snappy" if level.is_none() => Compression::Snappy,
+            "lz4" if level.is_none() => Compression::Lz4,
+            "gzip" => Compression::Gzip(lvl(6, 0, 9)? as u32),
+            "zstd" => Compression::Zstd(lvl(1, 1, 22)? as i32),
+            _ => return Err(bad()),
+        })
+    }
 }
 
 fn codec_id(c: Compression) -> i32 {

@@ -334,7 +334,7 @@ fn parquet_spread_columns_are_validated_row_by_row() {
     .unwrap();
     let read = |bytes| {
         let mut b = fxlabel::CandlesBuilder::new();
-        b.expect(&params);
+        b.expect(params.needs());
         fxlabel::read_parquet(bytes, None, &mut b).and_then(|_| b.finish())
     };
     let ok = read(file(
@@ -375,7 +375,7 @@ fn parquet_spread_columns_are_validated_row_by_row() {
     .validate()
     .unwrap();
     let mut b = fxlabel::CandlesBuilder::new();
-    b.expect(&none);
+    b.expect(none.needs());
     let e = fxlabel::read_parquet(
         file(Arc::new(Float64Array::from(vec![0.0; 2])), None),
         None,

@@ -122,6 +122,7 @@ fn parquet_and_ipc_round_trip_with_every_codec() {
                     format,
                     compression,
                     row_group_size: 1000,
+                    ..EncodeOptions::default()
                 };
                 let bytes = fxlabel::encode_config(&l, cfg, &opts).unwrap();
                 check_file(&l, &bytes);

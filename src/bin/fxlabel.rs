@@ -183,6 +183,7 @@ fn params(a: &LabelArgs) -> fxlabel::Result<(Params, EncodeOptions)> {
         format: a.format.parse::<Format>()?,
         compression: a.compression.parse::<Compression>()?,
         row_group_size: a.row_group_size,
+        ..EncodeOptions::default()
     };
     Ok((p, e))
 }
@@ -197,7 +198,7 @@ fn read_input(
     let io = |e| Error::io(format!("cannot read {}", path.display()), e);
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut b = CandlesBuilder::new();
-    b.expect(params);
+    b.expect(params.needs());
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

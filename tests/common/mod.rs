@@ -195,7 +195,7 @@ impl Cols {
         keep: Option<(usize, usize)>,
     ) -> Candles {
         let mut b = CandlesBuilder::new();
-        b.expect(params);
+        b.expect(params.needs());
         if let Some((start, end)) = keep {
             b.keep(start, end, params.margin());
         }

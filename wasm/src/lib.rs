@@ -120,7 +120,7 @@ impl CandleInput {
     /// checked constructor).
     pub fn new(options: Options, params: ValidParams) -> CandleInput {
         let mut builder = CandlesBuilder::new();
-        builder.expect(&params);
+        builder.expect(params.needs());
         CandleInput {
             builder,
             csv: None,

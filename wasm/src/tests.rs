@@ -209,7 +209,7 @@ fn version_2_settings_and_a_spread_column() {
     let opts = Options::from_json(serde_json::from_str(json).unwrap(), Spelling::Camel).unwrap();
     let p = opts.validate(Spelling::Camel).unwrap();
     let mut b = CandlesBuilder::new();
-    b.expect(&p);
+    b.expect(p.needs());
     b.push_columns_with(&tsv, &o, &h, &l, &c, Some(&spread)).unwrap();
     let core = fxlabel::Labeler::new(b.finish().unwrap(), p).unwrap();
     let cfg = core.config("T5_S10_H30").unwrap();
