@@ -632,22 +632,7 @@ pub fn push_batch(
 /// A spread column as `f64`, nulls as NaN: the builder rejects them
 /// row by row, after each row's price checks.
 fn spreads(a: &dyn Array, name: &str) -> Result<Vec<f64>> {
-    let mut v = match a.data_type() {
-        DataType::Float64 => a.as_primitive::<Float64Type>().values().to_vec(),
-        DataType::Float32 => a
-            .as_primitive::<Float32Type>()
-            .values()
-            .iter()
-            .map(|&x| x as f64)
-            .collect(),
-        other => {
-            return Err(Error::input(
-                None,
-                name,
-                format!("type {other} is not a spread (expected float64 or float32)"),
-            ))
-        }
-    };
+    let mut v = float_values(a, name, "a spread")?;
     if a.null_count() > 0 {
         for (i, x) in v.iter_mut().enumerate() {
             if a.is_null(i) {
@@ -696,6 +681,12 @@ fn timestamps_ms(a: &dyn Array, name: &str, base: usize) -> Result<Vec<i64>> {
 
 fn floats(a: &dyn Array, name: &str, base: usize) -> Result<Vec<f64>> {
     first_null(a, name, base)?;
+    float_values(a, name, "a price")
+}
+
+/// A float64 or float32 column's values as `f64` (float32 widened
+/// exactly); `what` names what it should hold in the error.
+fn float_values(a: &dyn Array, name: &str, what: &str) -> Result<Vec<f64>> {
     Ok(match a.data_type() {
         DataType::Float64 => a.as_primitive::<Float64Type>().values().to_vec(),
         DataType::Float32 => a
@@ -708,7 +699,7 @@ fn floats(a: &dyn Array, name: &str, base: usize) -> Result<Vec<f64>> {
             return Err(Error::input(
                 None,
                 name,
-                format!("type {other} is not a price (expected float64 or float32)"),
+                format!("type {other} is not {what} (expected float64 or float32)"),
             ))
         }
     })

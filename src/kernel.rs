@@ -79,10 +79,6 @@ pub struct Outcome {
     pub mfe_pips: f32,
     /// Largest adverse move over bars `i+1..=exit`; as `mfe_pips`.
     pub mae_pips: f32,
-    /// Average uniqueness of the row's span `(i, exit]` (weights only,
-    /// otherwise 0; only [`Labeler::outcomes`] and
-    /// [`Labeler::uniqueness`] compute it).
-    pub uniqueness: f32,
 }
 
 /// First-touch offsets for one level, compact when windows are short.
@@ -357,23 +353,13 @@ impl Labeler {
             + chains(&self.ask_chains)
     }
 
-    /// Outcomes of one side of one config for every candle, with their
-    /// uniqueness when the run asks for weights.
+    /// Outcomes of one side of one config for every candle (their
+    /// weights: [`Labeler::uniqueness`]).
     pub fn outcomes(&self, config: &Config, side: Side) -> Result<Vec<Option<Outcome>>> {
-        let rows = 0..self.rows();
         let mut out = Vec::with_capacity(self.rows());
-        self.for_each_row(config, rows.clone(), |_, long, short| {
+        self.for_each_row(config, 0..self.rows(), |_, long, short| {
             out.push(if side == Side::Long { long } else { short });
         })?;
-        if self.params.weights {
-            let (long, short) = self.uniqueness(config, rows)?;
-            let u = if side == Side::Long { long } else { short };
-            for (o, u) in out.iter_mut().zip(u) {
-                if let Some(o) = o {
-                    o.uniqueness = u;
-                }
-            }
-        }
         Ok(out)
     }
 
@@ -381,6 +367,7 @@ impl Labeler {
     /// the first row this labeler labels) in order, with the outcome of
     /// each side (`None` for an unknown outcome or a side not asked for).
     /// This is the linear pass a config costs.
+    #[inline]
     pub fn for_each_row(
         &self,
         config: &Config,
@@ -395,6 +382,7 @@ impl Labeler {
 
     /// [`Labeler::for_each_row`] over kept rows `rows` (lead rows and the
     /// rows after the labeled ones included: weights need their exits).
+    #[inline(always)]
     fn pass(
         &self,
         config: &Config,
@@ -665,7 +653,6 @@ impl Labeler {
             ambiguous,
             mfe_pips,
             mae_pips,
-            uniqueness: 0.0,
         })
     }
 }

@@ -31,6 +31,19 @@ fn label(
     p: Params,
     side: Side,
 ) -> Vec<Option<Outcome>> {
+    label_weighted(c, spread, t, s, h, p, side).0
+}
+
+/// [`label`], with each row's uniqueness (0 for an unknown label).
+fn label_weighted(
+    c: &Cols,
+    spread: Option<&[f64]>,
+    t: f64,
+    s: f64,
+    h: u64,
+    p: Params,
+    side: Side,
+) -> (Vec<Option<Outcome>>, Vec<f32>) {
     let params = Params {
         target_pips: vec![t],
         stop_pips: vec![s],
@@ -53,7 +66,7 @@ fn label(
         horizon: h,
     };
     let got = labeler.outcomes(&cfg, side).unwrap();
-    let want = naive_v2(
+    let (want, want_u) = naive_v2(
         &candles,
         &cfg,
         params.horizon_unit,
@@ -62,10 +75,12 @@ fn label(
         params.tie,
         &per_bar,
         params.entry == Entry::NextOpen,
-        params.weights,
     );
     common::assert_same(&got, &want, "kernel vs naive");
-    got
+    let (l, s) = labeler.uniqueness(&cfg, 0..labeler.rows()).unwrap();
+    let u = if side == Side::Long { l } else { s };
+    common::assert_close(&u, &want_u, "kernel vs naive");
+    (got, u)
 }
 
 fn lx(o: Option<Outcome>) -> Option<(i8, u32)> {
@@ -274,24 +289,17 @@ fn uniqueness_of_a_small_case_by_hand() {
         weights: true,
         ..Params::default()
     };
-    let v = label(&c, None, 100.0, 100.0, 2, p, Side::Long);
-    let u: Vec<Option<f32>> = v.iter().map(|o| o.map(|o| o.uniqueness)).collect();
-    assert_eq!(u, vec![Some(0.75), Some(0.5), Some(0.75), None, None]);
+    let (v, u) = label_weighted(&c, None, 100.0, 100.0, 2, p, Side::Long);
+    assert_eq!(u, vec![0.75, 0.5, 0.75, 0.0, 0.0]);
+    assert_eq!((v[3], v[4]), (None, None), "no weight without a label");
     // An empty span weighs 1.
     let g = cols(&[(0, 1.1, 1.1, 1.1, 1.1), (100, 1.1, 1.1, 1.1, 1.1)]);
-    let v = label(
-        &g,
-        None,
-        5.0,
-        5.0,
-        30,
-        Params {
-            weights: true,
-            ..Params::default()
-        },
-        Side::Short,
-    );
-    assert_eq!(v[0].unwrap().uniqueness, 1.0);
+    let weights = Params {
+        weights: true,
+        ..Params::default()
+    };
+    let (_, u) = label_weighted(&g, None, 5.0, 5.0, 30, weights, Side::Short);
+    assert_eq!(u[0], 1.0);
 }
 
 /// A Parquet input's spread column: read by name, float32 widened, and a

@@ -80,7 +80,7 @@ fn check(seed: u64) {
     let labeler = Labeler::new(candles.clone(), params.clone()).unwrap();
     for cfg in labeler.configs() {
         for &side in &params.sides {
-            let mut want = naive_v2(
+            let (mut want, want_u) = naive_v2(
                 &candles,
                 cfg,
                 params.horizon_unit,
@@ -89,7 +89,6 @@ fn check(seed: u64) {
                 params.tie,
                 &per_bar,
                 params.entry == Entry::NextOpen,
-                params.weights,
             );
             if !params.extras {
                 for o in want.iter_mut().flatten() {
@@ -107,6 +106,11 @@ fn check(seed: u64) {
                 params.weights
             );
             assert_same(&got, &want, &ctx);
+            if params.weights {
+                let (l, s) = labeler.uniqueness(cfg, 0..labeler.rows()).unwrap();
+                let u = if side == Side::Long { l } else { s };
+                common::assert_close(&u, &want_u, &ctx);
+            }
         }
     }
 }
@@ -181,6 +185,11 @@ fn row_ranges_join_to_the_whole_file_v2() {
                         cfg.key()
                     );
                 }
+                if params.weights {
+                    let a = s.uniqueness(cfg, 0..s.rows()).unwrap();
+                    let b = whole.uniqueness(cfg, w[0]..w[1]).unwrap();
+                    assert_eq!(a, b, "case {case} {} rows {w:?}: uniqueness", cfg.key());
+                }
                 let mut cw = ConfigWriter::new_part(s, cfg, &opts, Vec::new()).unwrap();
                 while cw.step(s).unwrap() {
                     file.extend(cw.take());
@@ -232,6 +241,10 @@ fn row_ranges_keep_the_next_open_window() {
                 for cfg in whole.configs() {
                     let want = whole.outcomes(cfg, Side::Long).unwrap();
                     let got = part.outcomes(cfg, Side::Long).unwrap();
+                    if weights {
+                        let u = part.uniqueness(cfg, 0..part.rows()).unwrap();
+                        assert_eq!(u, whole.uniqueness(cfg, a..b).unwrap(), "{unit} rows {a}..{b}");
+                    }
                     assert_eq!(
                         got,
                         want[a..b],

@@ -15,13 +15,14 @@ pub fn naive(
     tie: Tie,
 ) -> Vec<Option<Outcome>> {
     let zero = vec![0.0; c.len()];
-    naive_v2(c, cfg, unit, pip, side, tie, &zero, false, false)
+    naive_v2(c, cfg, unit, pip, side, tie, &zero, false).0
 }
 
 /// The contract with its version 2 settings, read literally: `spread` is
 /// each bar's spread in price units (`spread_pips * pip` for a constant
-/// one), `next_open` enters at the next bar's open, `weights` adds the
-/// average uniqueness, counted bar by bar.
+/// one), `next_open` enters at the next bar's open. Returns the outcomes
+/// and each row's average uniqueness (0 for an unknown label), counted
+/// bar by bar.
 #[allow(clippy::too_many_arguments)]
 pub fn naive_v2(
     c: &Candles,
@@ -32,8 +33,7 @@ pub fn naive_v2(
     tie: Tie,
     spread: &[f64],
     next_open: bool,
-    weights: bool,
-) -> Vec<Option<Outcome>> {
+) -> (Vec<Option<Outcome>>, Vec<f32>) {
     let (ts, high, low, close) = (c.timestamps(), c.high(), c.low(), c.close());
     let open = c.open();
     let n = ts.len();
@@ -127,33 +127,32 @@ pub fn naive_v2(
             ambiguous,
             mfe_pips: fav as f32,
             mae_pips: adv as f32,
-            uniqueness: 0.0,
         }));
     }
-    if weights {
-        // c_t: rows with a known label whose span (i, exit] holds bar t.
-        let spans: Vec<Option<(usize, usize)>> = out
-            .iter()
-            .enumerate()
-            .map(|(i, o)| o.map(|o| (i, i + o.exit_offset as usize)))
-            .collect();
-        let conc = |t: usize| {
-            spans
-                .iter()
-                .filter(|s| matches!(s, Some((i, x)) if *i < t && t <= *x))
-                .count() as f64
-        };
-        for (o, span) in out.iter_mut().zip(&spans) {
-            if let (Some(o), Some((i, x))) = (o.as_mut(), span) {
-                o.uniqueness = if i == x {
-                    1.0
-                } else {
-                    ((*i + 1..=*x).map(|t| 1.0 / conc(t)).sum::<f64>() / (x - i) as f64) as f32
-                };
-            }
+    // c_t: rows with a known label whose span (i, exit] holds bar t.
+    let spans: Vec<Option<(usize, usize)>> = out
+        .iter()
+        .enumerate()
+        .map(|(i, o)| o.map(|o| (i, i + o.exit_offset as usize)))
+        .collect();
+    let mut count = vec![0usize; n + 1];
+    for &(i, x) in spans.iter().flatten() {
+        for c in &mut count[i + 1..=x] {
+            *c += 1;
         }
     }
-    out
+    let conc = |t: usize| count[t] as f64;
+    let uniqueness = spans
+        .iter()
+        .map(|span| match *span {
+            None => 0.0,
+            Some((i, x)) if i == x => 1.0,
+            Some((i, x)) => {
+                ((i + 1..=x).map(|t| 1.0 / conc(t)).sum::<f64>() / (x - i) as f64) as f32
+            }
+        })
+        .collect();
+    (out, uniqueness)
 }
 
 /// xorshift64*: deterministic randomness without a dependency.
@@ -268,24 +267,20 @@ pub fn random_columns(rng: &mut Rng, n: usize, jpy: bool) -> Cols {
     }
 }
 
-/// Compares outcomes row by row and reports the first difference only
-/// (uniqueness within 1e-6 relative, as the contract checks it).
+/// Compares uniqueness row by row within 1e-6 relative, as the contract
+/// checks it; reports the first difference only.
+pub fn assert_close(got: &[f32], want: &[f32], ctx: &str) {
+    assert_eq!(got.len(), want.len(), "{ctx}: row count");
+    let far = |a: f32, b: f32| (a - b).abs() > 1e-6 * b.abs().max(1e-30);
+    if let Some(i) = (0..got.len()).find(|&i| far(got[i], want[i])) {
+        panic!("{ctx}: uniqueness differs at row {i}: kernel {} naive {}", got[i], want[i]);
+    }
+}
+
+/// Compares outcomes row by row and reports the first difference only.
 pub fn assert_same(got: &[Option<Outcome>], want: &[Option<Outcome>], ctx: &str) {
     assert_eq!(got.len(), want.len(), "{ctx}: row count");
-    let same = |a: &Option<Outcome>, b: &Option<Outcome>| match (a, b) {
-        (Some(a), Some(b)) => {
-            let close = (a.uniqueness - b.uniqueness).abs() <= 1e-6 * b.uniqueness.abs().max(1e-30);
-            Outcome {
-                uniqueness: 0.0,
-                ..*a
-            } == Outcome {
-                uniqueness: 0.0,
-                ..*b
-            } && close
-        }
-        (a, b) => a == b,
-    };
-    if let Some(i) = (0..got.len()).find(|&i| !same(&got[i], &want[i])) {
+    if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
         panic!(
             "{ctx}: first difference at row {i}:\n kernel {:?}\n naive  {:?}",
             got[i], want[i]
