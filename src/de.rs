@@ -53,4 +53,3 @@ pub(crate) fn parsed<'de, D: de::Deserializer<'de>, T: std::str::FromStr<Err = E
         other => de::Error::custom(other),
     })
 }
-

@@ -269,7 +269,13 @@ pub fn config_batch(
         let mut uniq = (Vec::new(), Vec::new());
         let known = [long.exits(), short.exits()];
         let mut scratch = crate::kernel::WeightScratch::default();
-        labeler.uniqueness_into(config, rows.clone(), known, &mut scratch, [&mut uniq.0, &mut uniq.1])?;
+        labeler.uniqueness_into(
+            config,
+            rows.clone(),
+            known,
+            &mut scratch,
+            [&mut uniq.0, &mut uniq.1],
+        )?;
         (long.uniq, short.uniq) = uniq;
     }
     let ts = &labeler.candles().output_timestamps()[rows];
@@ -503,9 +509,18 @@ impl<W: Write + Send> PqSink<W> {
         })?;
         if p.weights {
             let (long, short) = (&mut self.long, &mut self.short);
-            let (mut lu, mut su) = (std::mem::take(&mut long.uniq), std::mem::take(&mut short.uniq));
+            let (mut lu, mut su) = (
+                std::mem::take(&mut long.uniq),
+                std::mem::take(&mut short.uniq),
+            );
             let known = [long.exits(), short.exits()];
-            labeler.uniqueness_into(config, rows.clone(), known, &mut self.weights, [&mut lu, &mut su])?;
+            labeler.uniqueness_into(
+                config,
+                rows.clone(),
+                known,
+                &mut self.weights,
+                [&mut lu, &mut su],
+            )?;
             (long.uniq, short.uniq) = (lu, su);
         }
         let start = self.part.len;

@@ -377,16 +377,18 @@ impl Labeler {
         let out = self.rows();
         let lead = self.candles.lead();
         let rows = rows.start.min(out) + lead..rows.end.min(out) + lead;
-        self.pass(config, rows, |i, l, s| f(i - lead, l, s))
+        self.pass(config, rows, lead, f)
     }
 
     /// [`Labeler::for_each_row`] over kept rows `rows` (lead rows and the
-    /// rows after the labeled ones included: weights need their exits).
+    /// rows after the labeled ones included: weights need their exits),
+    /// calling `f` with each row's index minus `first`.
     #[inline(always)]
     fn pass(
         &self,
         config: &Config,
         rows: std::ops::Range<usize>,
+        first: usize,
         mut f: impl FnMut(usize, Option<Outcome>, Option<Outcome>),
     ) -> Result<()> {
         let c = &self.candles;
@@ -423,8 +425,8 @@ impl Labeler {
         for i in rows {
             // The entry bar: i, or i + 1 (none after the input's last row).
             let k = i + shift;
-            if k >= n || base + k as u64 >= total {
-                f(i, None, None);
+            if shift == 1 && (k >= n || base + k as u64 >= total) {
+                f(i - first, None, None);
                 continue;
             }
             let (end, complete) = match self.params.horizon_unit {
@@ -447,7 +449,7 @@ impl Labeler {
             let sh = short
                 .as_ref()
                 .and_then(|t| self.outcome(t, i, k, end, complete, p));
-            f(i, lo, sh);
+            f(i - first, lo, sh);
         }
         Ok(())
     }
@@ -505,7 +507,8 @@ impl Labeler {
         for side in 0..2 {
             out[side].clear();
             let k = &known[side];
-            if has[side] && (k.valid.len() != b.saturating_sub(a) || k.exit.len() != k.valid.len()) {
+            if has[side] && (k.valid.len() != b.saturating_sub(a) || k.exit.len() != k.valid.len())
+            {
                 return Err(Error::Format(format!(
                     "uniqueness: exits of {} rows given for {} rows",
                     k.valid.len(),
@@ -538,8 +541,8 @@ impl Labeler {
                 }
             }
         };
-        self.pass(config, lo..a, &mut note)?;
-        self.pass(config, b..hi, &mut note)?;
+        self.pass(config, lo..a, 0, &mut note)?;
+        self.pass(config, b..hi, 0, &mut note)?;
         for side in (0..2).filter(|&k| has[k]) {
             let k = &known[side];
             for (r, (&v, &x)) in k.valid.iter().zip(k.exit).enumerate() {
@@ -801,7 +804,11 @@ fn first_touches(
     let spread = spread_of(c, params);
     // Each row's entry price: the long entry on the bid bars, the bid
     // entry on the ask bars.
-    let side = if book == Book::Bid { Side::Long } else { Side::Short };
+    let side = if book == Book::Bid {
+        Side::Long
+    } else {
+        Side::Short
+    };
     let rule = EntryRule::new(c, params, side);
     let entry = |k: usize| rule.at(k);
     macro_rules! run {

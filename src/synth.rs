@@ -112,7 +112,12 @@ impl Columns {
             .iter()
             .map(|&t| {
                 let hour = ((t / 60_000) % 1440) as f64 / 60.0;
-                let night = (-((hour - 22.0).rem_euclid(24.0).min((22.0 - hour).rem_euclid(24.0)) / 1.5).powi(2)).exp();
+                let night = (-((hour - 22.0)
+                    .rem_euclid(24.0)
+                    .min((22.0 - hour).rem_euclid(24.0))
+                    / 1.5)
+                    .powi(2))
+                .exp();
                 let busy = (-((hour - 13.0) / 4.0).powi(2)).exp();
                 ((0.6 + 1.4 * night + 0.4 * (1.0 - busy)) * 10.0).round() / 1e5
             })

@@ -243,7 +243,11 @@ fn row_ranges_keep_the_next_open_window() {
                     let got = part.outcomes(cfg, Side::Long).unwrap();
                     if weights {
                         let u = part.uniqueness(cfg, 0..part.rows()).unwrap();
-                        assert_eq!(u, whole.uniqueness(cfg, a..b).unwrap(), "{unit} rows {a}..{b}");
+                        assert_eq!(
+                            u,
+                            whole.uniqueness(cfg, a..b).unwrap(),
+                            "{unit} rows {a}..{b}"
+                        );
                     }
                     assert_eq!(
                         got,

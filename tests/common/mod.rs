@@ -273,7 +273,10 @@ pub fn assert_close(got: &[f32], want: &[f32], ctx: &str) {
     assert_eq!(got.len(), want.len(), "{ctx}: row count");
     let far = |a: f32, b: f32| (a - b).abs() > 1e-6 * b.abs().max(1e-30);
     if let Some(i) = (0..got.len()).find(|&i| far(got[i], want[i])) {
-        panic!("{ctx}: uniqueness differs at row {i}: kernel {} naive {}", got[i], want[i]);
+        panic!(
+            "{ctx}: uniqueness differs at row {i}: kernel {} naive {}",
+            got[i], want[i]
+        );
     }
 }
 

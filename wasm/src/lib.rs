@@ -150,7 +150,10 @@ impl CandleInput {
             None if options.is_undefined() || options.is_null() || options.is_object() => options,
             None => {
                 let ty = options.js_typeof().as_string().unwrap_or_default();
-                return Err(param_err("options", format!("expected an object, got {ty}")));
+                return Err(param_err(
+                    "options",
+                    format!("expected an object, got {ty}"),
+                ));
             }
         };
         let (o, p) = parse_options(options)?;

@@ -94,7 +94,14 @@ fn label_chunks_into_parquet_and_arrow() {
         input_for(r#"{"targetPips":[5,7.5],"stopPips":[5],"horizons":[30],"format":"arrow"}"#);
     let f: Vec<f64> = ts.to_vec().iter().map(|&t| t as f64 + 0.5).collect();
     input
-        .append_columns(js_sys::Float64Array::from(&f[..]).into(), &o, &h, &l, &c, None)
+        .append_columns(
+            js_sys::Float64Array::from(&f[..]).into(),
+            &o,
+            &h,
+            &l,
+            &c,
+            None,
+        )
         .unwrap();
     let labeler2 = input.finish().unwrap();
     let arrow = labeler2.label("T7.5_S5_H30").unwrap();
@@ -133,16 +140,14 @@ fn errors_name_row_column_and_parameter() {
     assert_eq!(prop(&err, "column"), "high");
     assert!(err.dyn_ref::<js_sys::Error>().is_some(), "a real JS Error");
 
-    let bad = |json: &str| {
-        match CandleInput::js_new(opts(json)) {
-            Ok(_) => panic!("{json} accepted"),
-            Err(e) => (
-                prop(&e, "param").as_string().unwrap_or_default(),
-                e.dyn_into::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-                    .unwrap_or_default(),
-            ),
-        }
+    let bad = |json: &str| match CandleInput::js_new(opts(json)) {
+        Ok(_) => panic!("{json} accepted"),
+        Err(e) => (
+            prop(&e, "param").as_string().unwrap_or_default(),
+            e.dyn_into::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .unwrap_or_default(),
+        ),
     };
     // Every option named as JS spells it.
     assert_eq!(bad(r#"{"pipValue":0}"#).0, "pipValue");
@@ -157,7 +162,10 @@ fn errors_name_row_column_and_parameter() {
     assert_eq!(bad(r#"{"target_pips":[5]}"#).0, "target_pips");
     assert_eq!(bad(r#"{"targetPips":"5"}"#).0, "targetPips");
     assert_eq!(bad(r#"{"spreadPips":-1}"#).0, "spreadPips");
-    assert_eq!(bad(r#"{"spreadPips":1,"spreadColumn":"s"}"#).0, "spreadColumn");
+    assert_eq!(
+        bad(r#"{"spreadPips":1,"spreadColumn":"s"}"#).0,
+        "spreadColumn"
+    );
     assert_eq!(bad(r#"{"entry":"open"}"#).0, "entry");
     assert_eq!(bad(r#"{"weights":"yes"}"#).0, "weights");
     let many: Vec<String> = (1..=400).map(|x| x.to_string()).collect();
@@ -172,7 +180,9 @@ fn errors_name_row_column_and_parameter() {
 
     let (ts, o, h, l, c) = columns(10);
     let mut input = CandleInput::js_new(JsValue::UNDEFINED).unwrap();
-    input.append_columns(ts.into(), &o, &h, &l, &c, None).unwrap();
+    input
+        .append_columns(ts.into(), &o, &h, &l, &c, None)
+        .unwrap();
     let labeler = input.finish().unwrap();
     for key in ["../T5_S5_H1", "T5_S5_H1/../../x", "T5.0_S5_H1", "T11_S5_H1"] {
         assert!(labeler.label(key).is_err(), "{key}");
@@ -197,7 +207,10 @@ fn version_2_settings_and_a_spread_column() {
     let err = input_for(json)
         .append_columns(ts.clone().into(), &o, &h, &l, &c, Some(bad))
         .unwrap_err();
-    assert_eq!((prop(&err, "row"), prop(&err, "column")), (17.into(), "spread".into()));
+    assert_eq!(
+        (prop(&err, "row"), prop(&err, "column")),
+        (17.into(), "spread".into())
+    );
     let mut inp = input_for(json);
     inp.append_columns(ts.into(), &o, &h, &l, &c, Some(spread.clone()))
         .unwrap();
@@ -210,8 +223,12 @@ fn version_2_settings_and_a_spread_column() {
     let p = opts.validate(Spelling::Camel).unwrap();
     let mut b = CandlesBuilder::new();
     b.expect(p.needs());
-    b.push_columns_with(&tsv, &o, &h, &l, &c, Some(&spread)).unwrap();
+    b.push_columns_with(&tsv, &o, &h, &l, &c, Some(&spread))
+        .unwrap();
     let core = fxlabel::Labeler::new(b.finish().unwrap(), p).unwrap();
     let cfg = core.config("T5_S10_H30").unwrap();
-    assert_eq!(bytes, fxlabel::encode_config(&core, &cfg, &opts.encode).unwrap());
+    assert_eq!(
+        bytes,
+        fxlabel::encode_config(&core, &cfg, &opts.encode).unwrap()
+    );
 }
