@@ -372,7 +372,7 @@ impl Labeler {
         &self,
         config: &Config,
         rows: std::ops::Range<usize>,
-        mut f: impl FnMut(usize, Option<Outcome>, Option<Outcome>),
+        f: impl FnMut(usize, Option<Outcome>, Option<Outcome>),
     ) -> Result<()> {
         let out = self.rows();
         let lead = self.candles.lead();
@@ -382,13 +382,13 @@ impl Labeler {
 
     /// [`Labeler::for_each_row`] over kept rows `rows` (lead rows and the
     /// rows after the labeled ones included: weights need their exits),
-    /// calling `f` with each row's index minus `first`.
+    /// calling `f` with each row's index minus `offset`.
     #[inline(always)]
     fn pass(
         &self,
         config: &Config,
         rows: std::ops::Range<usize>,
-        first: usize,
+        offset: usize,
         mut f: impl FnMut(usize, Option<Outcome>, Option<Outcome>),
     ) -> Result<()> {
         let c = &self.candles;
@@ -426,7 +426,7 @@ impl Labeler {
             // The entry bar: i, or i + 1 (none after the input's last row).
             let k = i + shift;
             if shift == 1 && (k >= n || base + k as u64 >= total) {
-                f(i - first, None, None);
+                f(i - offset, None, None);
                 continue;
             }
             let (end, complete) = match self.params.horizon_unit {
@@ -449,7 +449,7 @@ impl Labeler {
             let sh = short
                 .as_ref()
                 .and_then(|t| self.outcome(t, i, k, end, complete, p));
-            f(i - first, lo, sh);
+            f(i - offset, lo, sh);
         }
         Ok(())
     }

@@ -261,3 +261,27 @@ fn row_ranges_keep_the_next_open_window() {
         }
     }
 }
+
+/// `for_each_row` numbers rows from the first labeled one, whatever the
+/// candles keep before it (weights' lead rows) or the entry.
+#[test]
+fn rows_are_numbered_from_the_first_labeled_row() {
+    let mut rng = Rng(5);
+    let cols = random_columns(&mut rng, 600, false);
+    for entry in [Entry::Close, Entry::NextOpen] {
+        let params = Params {
+            horizons: vec![30],
+            weights: true,
+            entry,
+            ..Params::default()
+        }
+        .validate()
+        .unwrap();
+        let l = Labeler::new(cols.build(&params, None, Some((200, 400))), params.clone()).unwrap();
+        assert!(l.candles().lead() > 0);
+        let mut seen = Vec::new();
+        l.for_each_row(&l.configs()[0], 10..20, |r, _, _| seen.push(r))
+            .unwrap();
+        assert_eq!(seen, (10..20).collect::<Vec<_>>(), "{entry}");
+    }
+}
