@@ -303,7 +303,7 @@ impl Labeler {
     }
 
     /// This labeler's identity in the process.
-    pub fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
