@@ -3,7 +3,7 @@
 //! out by hand and against the naive forward walk.
 
 mod common;
-use common::{naive_v2, Cols};
+use common::Cols;
 use fxlabel::{Config, Entry, HorizonUnit, Labeler, Outcome, Params, Side};
 
 const MIN: i64 = 60_000;
@@ -66,16 +66,7 @@ fn label_weighted(
         horizon: h,
     };
     let got = labeler.outcomes(&cfg, side).unwrap();
-    let (want, want_u) = naive_v2(
-        &candles,
-        &cfg,
-        params.horizon_unit,
-        params.pip_value,
-        side,
-        params.tie,
-        &per_bar,
-        params.entry == Entry::NextOpen,
-    );
+    let (want, want_u) = common::naive_for(&candles, &cfg, &params, side, &per_bar);
     common::assert_same(&got, &want, "kernel vs naive");
     let (l, s) = labeler.uniqueness(&cfg, 0..labeler.rows()).unwrap();
     let u = if side == Side::Long { l } else { s };

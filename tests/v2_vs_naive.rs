@@ -5,7 +5,7 @@
 //! the whole input, byte for byte once joined.
 
 mod common;
-use common::{assert_same, naive_v2, random_columns, Rng};
+use common::{assert_same, random_columns, Rng};
 use fxlabel::{
     ConfigWriter, EncodeOptions, Entry, HorizonUnit, Labeler, Params, Side, Tie, ValidParams,
 };
@@ -80,16 +80,7 @@ fn check(seed: u64) {
     let labeler = Labeler::new(candles.clone(), params.clone()).unwrap();
     for cfg in labeler.configs() {
         for &side in &params.sides {
-            let (mut want, want_u) = naive_v2(
-                &candles,
-                cfg,
-                params.horizon_unit,
-                params.pip_value,
-                side,
-                params.tie,
-                &per_bar,
-                params.entry == Entry::NextOpen,
-            );
+            let (mut want, want_u) = common::naive_for(&candles, cfg, &params, side, &per_bar);
             if !params.extras {
                 for o in want.iter_mut().flatten() {
                     (o.mfe_pips, o.mae_pips) = (0.0, 0.0);

@@ -18,6 +18,20 @@ pub fn naive(
     naive_v2(c, cfg, unit, pip, side, tie, &zero, false).0
 }
 
+/// [`naive_v2`] with the settings of `params` (`spread`: each bar's
+/// spread in price units).
+pub fn naive_for(
+    c: &Candles,
+    cfg: &Config,
+    params: &ValidParams,
+    side: Side,
+    spread: &[f64],
+) -> (Vec<Option<Outcome>>, Vec<f32>) {
+    let next_open = params.entry == fxlabel::Entry::NextOpen;
+    let (unit, pip, tie) = (params.horizon_unit, params.pip_value, params.tie);
+    naive_v2(c, cfg, unit, pip, side, tie, spread, next_open)
+}
+
 /// The contract with its version 2 settings, read literally: `spread` is
 /// each bar's spread in price units (`spread_pips * pip` for a constant
 /// one), `next_open` enters at the next bar's open. Returns the outcomes
