@@ -122,12 +122,13 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("fxlabel-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let t = Instant::now();
-        let plan = fxlabel::store::plan(&labeler, &opts, &dir, false).unwrap();
-        summary = fxlabel::store::run(&labeler, &opts, &dir, &plan, jobs, |_| {}).unwrap();
+        let held = fxlabel::run::fs::plan(&labeler, &opts, &dir, false).unwrap();
+        summary = fxlabel::run::fs::run(&labeler, &opts, &held, jobs, |_| {}).unwrap();
         disk.push((jobs, t.elapsed().as_secs_f64()));
+        drop(held);
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let summary: fxlabel::store::Summary = summary;
+    let summary: fxlabel::run::fs::Summary = summary;
 
     let rows = (configs.len() * n) as f64;
     println!("input (synthetic)      {input_s:8.2} s");

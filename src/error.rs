@@ -28,7 +28,9 @@ pub enum Error {
     Format(String),
     /// An error from the Parquet or Arrow libraries.
     Encoding(String),
-    /// An I/O error (native CLI only), with what was being done.
+    /// Another run holds the output folder, or this run lost it.
+    Busy(String),
+    /// An I/O error, with what was being done.
     Io {
         context: String,
         source: std::io::Error,
@@ -60,6 +62,36 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error's kind as every host names it: `input`, `param`,
+    /// `mismatch`, `format`, `encoding`, `busy` or `io`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Input { .. } => "input",
+            Error::Param { .. } => "param",
+            Error::Mismatch { .. } => "mismatch",
+            Error::Format(_) => "format",
+            Error::Encoding(_) => "encoding",
+            Error::Busy(_) => "busy",
+            Error::Io { .. } => "io",
+        }
+    }
+
+    /// The exit code of both command-line programs for this error: 2 for
+    /// what the user asked (bad input, parameters, a mismatching file, a
+    /// file that is not what it claims), 1 for what failed around them
+    /// (I/O, the lock, encoding).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Input { .. }
+            | Error::Param { .. }
+            | Error::Mismatch { .. }
+            | Error::Format(_) => 2,
+            Error::Encoding(_) | Error::Busy(_) | Error::Io { .. } => 1,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -84,6 +116,8 @@ impl fmt::Display for Error {
             ),
             Error::Format(m) => write!(f, "{m}"),
             Error::Encoding(m) => write!(f, "encoding error: {m}"),
+            Error::Busy(m) => write!(f, "{m}"),
+            Error::Io { context, source } if context.is_empty() => write!(f, "{source}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }

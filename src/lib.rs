@@ -32,8 +32,7 @@ pub mod meta;
 pub mod options;
 pub mod output;
 pub mod pqwrite;
-#[cfg(feature = "cli")]
-pub mod store;
+pub mod run;
 pub mod synth;
 
 pub use candles::{Candles, CandlesBuilder, Fingerprint, Span};

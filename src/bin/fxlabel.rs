@@ -4,7 +4,7 @@
 //! parameters (nothing on disk is changed then).
 
 use clap::{Args, Parser, Subcommand};
-use fxlabel::store::{self, Progress, Status};
+use fxlabel::run::fs::{self as store, Progress, Status};
 use fxlabel::{
     CandlesBuilder, Compression, CsvReader, EncodeOptions, Entry, Error, Format, HorizonUnit,
     Labeler, Params, Side, Tie, ValidParams,
@@ -125,13 +125,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fxlabel: error: {e}");
-            match e {
-                Error::Input { .. }
-                | Error::Param { .. }
-                | Error::Format(_)
-                | Error::Mismatch { .. } => ExitCode::from(2),
-                _ => ExitCode::from(1),
-            }
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -272,7 +266,8 @@ fn label(a: &LabelArgs) -> fxlabel::Result<()> {
         human_secs(t1.elapsed().as_secs_f64()),
         human_bytes((labeler.shared_bytes() + labeler.candles().heap_bytes()) as u64)
     ));
-    let plan = store::plan(&labeler, &enc, &a.out, a.overwrite)?;
+    let held = store::plan(&labeler, &enc, &a.out, a.overwrite)?;
+    let plan = held.plan();
     if plan.skipped() > 0 {
         say(format!(
             "found {}/{} already saved in {}, resuming",
@@ -289,7 +284,7 @@ fn label(a: &LabelArgs) -> fxlabel::Result<()> {
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let summary = store::run(&labeler, &enc, &a.out, &plan, jobs, |pr: Progress<'_>| {
+    let summary = store::run(&labeler, &enc, &held, jobs, |pr: Progress<'_>| {
         if a.quiet {
             return;
         }
