@@ -9,6 +9,7 @@
 //     onLog: (m) => console.log(m),          // "found 4/6 already saved, resuming"
 //   });
 //   fx.cancel();                             // stops after the config in flight
+import { errorFromData } from "./errors.js";
 import { opfsStore } from "./opfs-store.js";
 
 export { opfsStore };
@@ -25,7 +26,7 @@ export function createLabelWorker({ url = new URL("./worker.js", import.meta.url
   let readyResolve, readyReject;
   const ready = new Promise((ok, fail) => ((readyResolve = ok), (readyReject = fail)));
 
-  const toError = (m) => Object.assign(new Error(m.message), { kind: m.kind, row: m.row, column: m.column, param: m.param, key: m.key, quota: m.quota });
+  const toError = ({ type, ...data }) => errorFromData(data);
 
   worker.onmessage = ({ data: m }) => {
     switch (m.type) {

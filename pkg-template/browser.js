@@ -6,7 +6,7 @@
 // instead: createLabelWorker() (browser-client.js) runs this same host in
 // worker.js.
 import init, * as wasm from "./fxlabel.js";
-import { createHost, isTempName, memoryStore } from "./host.js";
+import { createHost, memoryStore } from "./host.js";
 import { opfsStore } from "./opfs-store.js";
 import { runWebPool } from "./web-pool.js";
 
@@ -30,6 +30,6 @@ export async function tableFromLabelFile(bytes) {
   return host.tableFromLabelFile(bytes);
 }
 
-export { memoryStore, isTempName, opfsStore };
+export { memoryStore, opfsStore };
 export { createLabelWorker } from "./browser-client.js";
 export { CandleInput, Labeler, footerSize, readMetadata, toIpcStream, parseKey, version, lastPanic } from "./fxlabel.js";

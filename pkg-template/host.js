@@ -1,19 +1,11 @@
 // The platform-independent run loop of fxlabel: feed candles to the wasm
-// module in chunks, decide what to resume from the store, label each
-// missing config and hand its bytes to the store the moment it is ready.
+// module in chunks, then step the core's run protocol (the plan, each
+// config's commit, the release) through a store, labeling each config the
+// moment the protocol asks for its bytes.
 //
-// The store is the only platform part (a folder on disk in Node, memory or
-// OPFS in the browser). Its interface, all methods async:
-//   list()                  -> names in the folder ([] when it does not exist)
-//   readTail(name, n)       -> the last min(n, size) bytes of a file
-//   writeAtomic(name, bytes)-> writes under a temporary name, then renames;
-//                              returns where the file now is (path or name)
-//   remove(name)            -> deletes a file (no error when already gone)
-// and optionally (the Node folder store has them):
-//   lock()                  -> takes the folder for this run (throws a
-//                              `kind: "busy"` error when another run has it);
-//                              returns the function that releases it
-//   isStale(tempName)       -> false for another live run's temporary file
+// The store is the only platform part (a folder on disk in Node, OPFS or
+// memory in the browser) and decides nothing: it performs the protocol's
+// steps (see `perform` and index.d.ts's LabelStore; all may be async).
 
 // apache-arrow is loaded only when tables are asked for: labeling needs
 // none of it, and a browser worker (which has no import maps) can then run
@@ -29,14 +21,6 @@ const HOST_OPTIONS = new Set(["store", "dir", "overwrite", "returnTables", "onPr
 // that call overhead is nil, small enough that no giant copy is made.
 const COLUMN_CHUNK_ROWS = 1 << 16;
 const CSV_CHUNK_BYTES = 1 << 20;
-// First read of an existing file's tail: covers every label file's footer
-// in one read; a larger footer is read again at its exact size.
-const TAIL_GUESS_BYTES = 64 * 1024;
-
-// Same rule as the native CLI (src/store.rs): `.T10_S5_H30.parquet.tmp-<pid>`.
-export function isTempName(name) {
-  return name.startsWith(".") && name.includes(".tmp-");
-}
 
 // Error with the fields the CLI uses to pick an exit code.
 function hostError(message, kind, extra = {}) {
@@ -74,12 +58,14 @@ function concatBytes(parts) {
  */
 export function createHost(wasm, defaultStore, platform = {}) {
   // Platform extras (Node): openPath(path) -> candles for `{path}` input,
-  // and runPool(source, options) to share configs out to worker threads.
-  const { openPath, runPool } = platform;
+  // runPool(source, options) to share configs out to worker threads, and
+  // ensure() to initialise the wasm module at first use.
+  const { openPath, runPool, ensure } = platform;
   // A trap leaves the wasm instance in an unknown state: report the panic
   // message (the trap itself only says "unreachable") and refuse later calls.
   let poisoned = null;
   function call(fn) {
+    ensure?.();
     if (poisoned) throw new Error(`fxlabel's wasm instance failed earlier and cannot be used again (restart the process): ${poisoned}`);
     try {
       return fn();
@@ -92,8 +78,9 @@ export function createHost(wasm, defaultStore, platform = {}) {
     }
   }
 
-  // `spreadColumn`: the name of the column holding each bar's spread.
-  function appendColumns(input, c, spreadColumn) {
+  function appendColumns(input, c) {
+    // The column holding each bar's spread, when the options name one.
+    const spreadColumn = input.spreadColumn;
     const ts = c.timestamps ?? c.timestamp;
     const cols = { timestamps: ts, open: c.open, high: c.high, low: c.low, close: c.close };
     if (spreadColumn != null) cols[spreadColumn] = c[spreadColumn];
@@ -174,7 +161,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
     return appendParquetFile(input, { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) });
   }
 
-  async function feed(input, candles, spreadColumn) {
+  async function feed(input, candles) {
     if (candles == null) throw hostError("no candles given", "param", { param: "candles" });
     if (typeof candles === "string") return appendCsvString(input, candles);
     if (candles instanceof Uint8Array || candles instanceof ArrayBuffer) {
@@ -225,72 +212,76 @@ export function createHost(wasm, defaultStore, platform = {}) {
       return;
     }
     if (typeof candles === "object" && ("close" in candles || "timestamps" in candles || "timestamp" in candles)) {
-      return appendColumns(input, candles, spreadColumn);
+      return appendColumns(input, candles);
     }
     throw hostError("candles must be {timestamps, open, high, low, close} arrays, Parquet bytes, CSV text or bytes, or an (async) iterable of CSV/Parquet chunks", "param", { param: "candles" });
   }
 
-  // A store failure (disk full, permission denied, a failed rename, a
-  // folder where a file should be) names the config and keeps the cause;
-  // `kind: "io"`, so the CLI exits 1. Lock errors pass through as they are.
-  function storeError(err, key, name, what) {
-    if (err?.kind === "busy") return err;
-    return hostError(`cannot ${what} ${key} (${name}): ${err?.message ?? err}`, "io", { key, cause: err, code: err?.code ?? err?.cause?.code });
-  }
-
-  async function saveFile(store, key, name, bytes) {
-    try {
-      return await store.writeAtomic(name, bytes);
-    } catch (err) {
-      throw storeError(err, key, name, "save");
+  // Performs one step of the core's run protocol (src/run/) on a store.
+  function perform(store, step, pieces) {
+    switch (step.op) {
+      case "makeDir": return store.makeDir();
+      case "removeDir": return store.removeDir();
+      case "list": return store.list();
+      case "alive": return store.alive(step.owner);
+      case "readTail": return store.readTail(step.name, step.bytes);
+      case "readText": return store.readText(step.name);
+      case "createNew": return store.createNew(step.name, step.text, step.via);
+      case "lock": return store.lock();
+      case "unlock": return store.unlock();
+      case "writeTemp": return store.writeTemp(step.name, pieces);
+      case "rename": return store.rename(step.from, step.to);
+      case "remove": return store.remove(step.name);
+      case "syncDir": return store.syncDir();
+      default: throw new Error(`unknown store step '${step.op}'`);
     }
   }
 
-  // Writes a file given as pieces (`pieces.next()`: a Uint8Array, or a
-  // promise of one, then undefined): streamed when the store can, else
-  // joined and written whole. Resolves to {path, bytes}.
-  async function saveStream(store, key, name, pieces) {
-    if (!store.writeStream) {
-      const all = [];
-      for (let p; (p = await pieces.next()) !== undefined; ) all.push(p);
-      const bytes = concatBytes(all);
-      return { path: await saveFile(store, key, name, bytes), bytes: bytes.length };
-    }
+  /**
+   * Steps a protocol task (`run.plan()`, `run.commit(key)`,
+   * `run.release()`) through `store` to its end; `pieces` feeds a
+   * commit's file. Resolves to the task's value; rejects with the core's
+   * error (a store failure is reported by the core, naming the config).
+   */
+  async function drive(task, store, pieces) {
+    let failed = null; // the store's last error, kept as the cause
     try {
-      return await store.writeStream(name, pieces);
+      let reply;
+      let failure;
+      for (;;) {
+        const step = call(() => task.next(reply, failure));
+        if (step.done) return step.value;
+        reply = failure = undefined;
+        try {
+          reply = await perform(store, step, pieces);
+        } catch (err) {
+          failure = failed = err ?? new Error("the store failed");
+        }
+      }
     } catch (err) {
-      throw storeError(err, key, name, "save");
+      if (failed && err.kind === "io") Object.assign(err, { cause: failed, code: failed.code, quota: failed.quota });
+      throw err;
+    } finally {
+      if (!poisoned) task.free();
     }
   }
 
-  async function readTail(store, key, name, n) {
-    try {
-      return await store.readTail(name, n);
-    } catch (err) {
-      throw storeError(err, key, name, "read the existing file of");
-    }
+  /** A config's pieces, streamed from wasm (freed at once when done). */
+  function configPieces(labeler, key) {
+    const stream = call(() => labeler.stream(key));
+    return {
+      next: () => call(() => stream.next()),
+      free: () => poisoned || stream.free(),
+    };
   }
 
-  // Reads enough of a file's end for its metadata and checks it against
-  // this run; throws a `kind: "mismatch"` error naming the difference.
-  async function checkExisting(store, labeler, key, name) {
-    let tail = await readTail(store, key, name, TAIL_GUESS_BYTES);
-    const incomplete = (why) => hostError(`existing file for ${key} (${name}) is not a complete label file: ${why} (use overwrite to replace it)`, "mismatch", { key });
-    let need;
+  /** Writes one config through the protocol; resolves to its size. */
+  async function commit(run, store, labeler, key) {
+    const pieces = configPieces(labeler, key);
     try {
-      need = call(() => wasm.footerSize(tail.subarray(Math.max(0, tail.length - 10))));
-    } catch (err) {
-      throw incomplete(err.message);
-    }
-    if (need > tail.length) {
-      tail = await readTail(store, key, name, need);
-      if (need > tail.length) throw incomplete(`its footer needs ${need} bytes, the file has ${tail.length}`);
-    }
-    try {
-      call(() => labeler.checkFile(key, tail));
-    } catch (err) {
-      if (err.kind === "mismatch") throw err;
-      throw incomplete(err.message); // an unreadable footer: not ours to trust
+      return await drive(run.commit(key), store, pieces);
+    } finally {
+      pieces.free();
     }
   }
 
@@ -328,26 +319,28 @@ export function createHost(wasm, defaultStore, platform = {}) {
     // workers' copies and nothing more.
     const workers = Math.max(1, Math.floor(host.workers ?? 1));
     const store = host.returnTables ? null : (host.store ?? defaultStore(host));
-    // (A pool that only writes files in parts, the browser's, needs
-    // Parquet output.)
-    const partsOnly = !!runPool?.partsOnly && String(wasmOptions.format ?? "parquet").toLowerCase() !== "parquet";
-    const pooled = workers > 1 && !!runPool && !!source && !!store?.dir && !partsOnly;
 
     // 1. Input and parameters: every error is thrown here, before the
     //    store is looked at.
     const input = call(() => new wasm.CandleInput(wasmOptions));
+    // (A pool that only writes files in parts, the browser's, needs
+    // Parquet output.)
+    const partsOnly = !!runPool?.partsOnly && input.extension !== "parquet";
+    const pooled = workers > 1 && !!runPool && !!source && !!store?.dir && !partsOnly;
     try {
       if (pooled) call(() => input.keep(0, 0));
-      await feed(input, candles, wasmOptions.spreadColumn);
+      await feed(input, candles);
     } catch (err) {
       if (!poisoned) input.free(); // after a trap the instance is dead anyway
       throw err;
     }
     // finish() consumes the input, whether it succeeds or throws.
     const labeler = call(() => input.finish());
-    let release = null; // the store's lock, once taken
+    let run = null; // the core's run protocol, once there is a store
+    let planned = false; // the folder is held until release
     try {
       const keys = call(() => labeler.configs());
+      const fileName = (key) => call(() => labeler.fileName(key));
       const total = keys.length;
       log(`read ${labeler.rows} candles; shared work for ${total} configs done in ${((Date.now() - t0) / 1000).toFixed(1)}s (${(labeler.sharedBytes / 2 ** 20).toFixed(1)} MiB held)`);
 
@@ -362,77 +355,53 @@ export function createHost(wasm, defaultStore, platform = {}) {
         return tables;
       }
 
-      // 2. Resume plan, decided before anything is changed: a mismatching
-      //    file stops the run here unless overwrite.
-      // One run per folder: a second run stops here with a clear message
-      // instead of writing the same configs (and removing this run's
-      // temporary files as stale).
-      release = (await store.lock?.()) ?? null;
-      const names = new Set(await store.list());
-      const skip = new Set();
-      const fileName = (key) => call(() => labeler.fileName(key));
-      for (const key of keys) {
-        const name = fileName(key);
-        if (!names.has(name)) continue;
-        try {
-          await checkExisting(store, labeler, key, name);
-          skip.add(key);
-        } catch (err) {
-          if (!(err.kind === "mismatch" && host.overwrite)) throw err;
-          log(`${name} was made with other settings or data; relabeling it (overwrite)`);
-        }
-      }
-      if (skip.size > 0) log(`found ${skip.size}/${total} already saved, resuming`);
+      // 2. The plan, decided by the core before anything is changed: the
+      //    folder is taken (one run per folder), existing files are checked
+      //    (a mismatching one stops the run here unless overwrite), stale
+      //    temporary files are removed.
+      run = call(() => labeler.run(store.folder(), !!host.overwrite));
+      const plan = await drive(run.plan(), store);
+      planned = true;
+      for (const key of plan.relabeled) log(`${fileName(key)} was made with other settings or data; relabeling it (overwrite)`);
+      if (plan.skip.length > 0) log(`found ${plan.skip.length}/${total} already saved, resuming`);
 
-      // 3. Stale temporary files of interrupted runs.
-      for (const name of names) if (isTempName(name) && (store.isStale?.(name) ?? true)) await store.remove(name);
-
-      // 4. Label and write each missing config as soon as it is ready.
+      // 3. Label and write each missing config as soon as it is ready.
+      const where = (key) => store.location?.(fileName(key)) ?? fileName(key);
+      const skip = new Set(plan.skip);
       const written = [];
       const skipped = [];
       let bytesWritten = 0;
       let cancelled = false;
-      const todo = keys.filter((k) => !skip.has(k));
+      let done = 0;
+      const report = (key, bytes) => progress({ done: ++done, total, key, skipped: skip.has(key), elapsedMs: Date.now() - t0, bytes });
+      const todo = plan.todo;
       if (pooled) {
-        let done = 0;
-        for (const key of keys.filter((k) => skip.has(k))) {
-          skipped.push(store.location?.(fileName(key)) ?? fileName(key));
-          progress({ done: ++done, total, key, skipped: true, elapsedMs: Date.now() - t0, bytes: 0 });
+        for (const key of plan.skip) {
+          skipped.push(where(key));
+          report(key, 0);
         }
         const rows = labeler.rows;
-        // By rows when the output is Parquet and the input spans two row
-        // groups or more: each worker keeps only its rows' candles. Else
-        // by configs, each worker with the whole input.
-        const groupRows = labeler.rowGroupSize;
-        const groups = Math.ceil(rows / groupRows);
-        const n = Math.min(workers, groups);
-        let shards = null;
-        if (labeler.extension === "parquet" && n >= 2) {
-          shards = [];
-          for (let k = 0; k < n; k++) {
-            const a = Math.floor((groups * k) / n) * groupRows;
-            const b = k === n - 1 ? rows : Math.floor((groups * (k + 1)) / n) * groupRows;
-            shards.push([a, b]);
-          }
-          log(`${n} workers, ${shards.map(([a, b]) => `rows ${a}-${b - 1}`).join(", ")}`);
-        } else {
-          log(runPool.partsOnly ? "1 worker (the input is one row group)" : `${Math.min(workers, todo.length)} workers, each with the whole input`);
-        }
+        // By rows when the core's shard plan says so: each worker keeps only
+        // its rows' candles. Else by configs, each worker with the input.
+        const shards = labeler.shards(workers);
+        if (shards) log(`${shards.length} workers, ${shards.map(([a, b]) => `rows ${a}-${b - 1}`).join(", ")}`);
+        else log(runPool.partsOnly ? "1 worker (the input is one row group)" : `${Math.min(workers, todo.length)} workers, each with the whole input`);
         if (todo.length > 0) {
           const r = await runPool(source, {
             wasmOptions,
+            folder: store.folder(),
             dir: store.dir,
             keys: todo,
             workers,
             rows,
             shards,
-            save: (key, pieces) => saveStream(store, key, fileName(key), pieces),
+            save: async (key, pieces) => ({ path: where(key), bytes: await drive(run.commit(key), store, pieces) }),
             footer: (key, parts) => call(() => labeler.footer(key, parts)),
             shouldStop: () => !!host.signal?.aborted,
-            onWritten(key, where, bytes) {
-              written.push(where);
+            onWritten(key, path, bytes) {
+              written.push(path);
               bytesWritten += bytes;
-              progress({ done: ++done, total, key, skipped: false, elapsedMs: Date.now() - t0, bytes });
+              report(key, bytes);
             },
           });
           if (r?.cancelled) {
@@ -444,45 +413,33 @@ export function createHost(wasm, defaultStore, platform = {}) {
         return cancelled ? { ...summary, cancelled } : summary;
       }
       if (workers > 1 && todo.length > 1) log(`workers: ${workers} needs Node and a file path or bytes as input; labeling on one thread`);
-      for (let i = 0; i < total; i++) {
+      for (const key of keys) {
         // Cancellation is checked between configs only: the config in
         // flight is finished and saved, so no work is thrown away and no
         // partial file is left.
         if (host.signal?.aborted) {
           cancelled = true;
-          log(`cancelled after ${i}/${total} configs`);
+          log(`cancelled after ${done}/${total} configs`);
           break;
         }
-        const key = keys[i];
-        const name = fileName(key);
         let bytes = 0;
         if (skip.has(key)) {
-          skipped.push(store.location?.(name) ?? name);
+          skipped.push(where(key));
         } else {
-          if (store.writeStream) {
-            // Piece by piece: wasm memory never holds the whole file.
-            const stream = call(() => labeler.stream(key));
-            try {
-              const r = await saveStream(store, key, name, { next: () => call(() => stream.next()) });
-              written.push(r.path);
-              bytes = r.bytes;
-            } finally {
-              if (!poisoned) stream.free();
-            }
-          } else {
-            const file = call(() => labeler.label(key));
-            written.push(await saveFile(store, key, name, file));
-            bytes = file.length;
-          }
+          bytes = await commit(run, store, labeler, key);
+          written.push(where(key));
           bytesWritten += bytes;
         }
-        progress({ done: i + 1, total, key, skipped: skip.has(key), elapsedMs: Date.now() - t0, bytes });
+        report(key, bytes);
       }
       const summary = { written, skipped, bytes: bytesWritten, rows: labeler.rows, elapsedMs: Date.now() - t0 };
       return cancelled ? { ...summary, cancelled } : summary;
     } finally {
-      await release?.();
-      if (!poisoned) labeler.free();
+      if (planned && !poisoned) await drive(run.release(), store);
+      if (!poisoned) {
+        run?.free();
+        labeler.free();
+      }
     }
   }
 
@@ -497,7 +454,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
     const input = call(() => new wasm.CandleInput(wasmOptions));
     try {
       if (keep) call(() => input.keep(keep[0], keep[1]));
-      await feed(input, candles, wasmOptions.spreadColumn);
+      await feed(input, candles);
     } catch (err) {
       if (!poisoned) input.free();
       throw err;
@@ -505,30 +462,51 @@ export function createHost(wasm, defaultStore, platform = {}) {
     return call(() => input.finish());
   }
 
-  return { labelCandles, tableFromLabelFile, call, openLabeler };
+  return { labelCandles, tableFromLabelFile, call, openLabeler, drive, commit };
 }
 
-/** A store that keeps files in a Map (browser placeholder, tests). */
+let memoryStores = 0;
+
+/** A store that keeps files in a Map (the browser without OPFS, tests). */
 export function memoryStore(files = new Map()) {
+  const id = `memory:${++memoryStores}`;
+  const file = (name) => {
+    const f = files.get(name);
+    if (!f) throw Object.assign(new Error(`no file named ${name}`), { code: "ENOENT" });
+    return f;
+  };
   return {
     files,
-    async list() {
-      return [...files.keys()];
-    },
-    async readTail(name, n) {
-      const f = files.get(name);
-      if (!f) throw new Error(`no file named ${name}`);
+    folder: () => ({ display: "memory", id, owner: "0", lock: "none" }),
+    makeDir: () => false,
+    removeDir() {},
+    list: () => [...files.keys()],
+    alive: () => false,
+    readTail(name, n) {
+      const f = file(name);
       return f.subarray(Math.max(0, f.length - n));
     },
-    async writeAtomic(name, bytes) {
-      files.set(name, bytes); // a Map update is already all-or-nothing
-      return name;
+    readText: (name) => (files.has(name) ? new TextDecoder().decode(files.get(name)) : null),
+    createNew(name, text) {
+      if (files.has(name)) return false;
+      files.set(name, new TextEncoder().encode(text));
+      return true;
     },
-    async remove(name) {
+    async writeTemp(name, pieces) {
+      const all = [];
+      for (let p; (p = await pieces.next()) !== undefined; ) all.push(p);
+      const bytes = concatBytes(all);
+      files.set(name, bytes);
+      return bytes.length;
+    },
+    rename(from, to) {
+      files.set(to, file(from));
+      files.delete(from);
+    },
+    remove(name) {
       files.delete(name);
     },
-    location(name) {
-      return name;
-    },
+    syncDir() {},
+    location: (name) => name,
   };
 }

@@ -88,26 +88,40 @@ export interface Progress {
 }
 
 /**
- * Where files go. Every method may be async. Files must become visible
- * under their final name only when complete (write a temporary name, then
- * rename): the resume logic trusts any file with a final name.
+ * Where files go: a folder that performs the I/O steps of fxlabel's run
+ * protocol. The protocol (in the wasm core) decides everything: what to
+ * skip, refuse and remove, temporary names, the lock, when to rename. A
+ * store decides nothing; every method may be async.
  */
 export interface LabelStore {
-  /** Names in the folder; [] when it does not exist yet. */
+  /** How the protocol sees the folder: its name in messages, its identity in this process, this run's owner mark (a pid) and how one run per folder is kept. */
+  folder(): { display: string; id: string; owner: string; lock: "file" | "service" | "none" };
+  /** Creates the folder if missing; true when it was created now. */
+  makeDir(): Promise<boolean> | boolean;
+  /** Removes the folder if it is empty (no error otherwise). */
+  removeDir(): Promise<void> | void;
+  /** Names in the folder. */
   list(): Promise<string[]> | string[];
+  /** Whether the run marked `owner` (in a temporary name or a lock) is running; true when it cannot be told. */
+  alive(owner: string): Promise<boolean> | boolean;
   /** The last min(n, size) bytes of a file. */
   readTail(name: string, n: number): Promise<Uint8Array> | Uint8Array;
-  /** Stores a complete file atomically; returns where it now is (path or name). */
-  writeAtomic(name: string, bytes: Uint8Array): Promise<string> | string;
-  /**
-   * Optional: stores a file given piece by piece (`pieces.next()` returns
-   * the next Uint8Array, then undefined), with the same atomicity; the host
-   * prefers it, so wasm memory never holds a whole file.
-   */
-  writeStream?(name: string, pieces: { next(): Uint8Array | undefined }): Promise<{ path: string; bytes: number }>;
+  /** A small text file (the lock), null when absent. */
+  readText(name: string): Promise<string | null> | string | null;
+  /** Creates `name` holding `text` only if absent, atomically (write `via`, then hard-link it); false when it exists. */
+  createNew(name: string, text: string, via: string): Promise<boolean> | boolean;
+  /** Stores with `lock: "service"`: takes the folder's lock (false when another holder has it), and gives it back. */
+  lock?(): Promise<boolean> | boolean;
+  unlock?(): Promise<void> | void;
+  /** Creates or truncates `name`, writes `pieces.next()` (Uint8Array, or a promise of one, then undefined), flushes it to storage; resolves to the bytes written. */
+  writeTemp(name: string, pieces: { next(): Uint8Array | undefined | Promise<Uint8Array | undefined> }): Promise<number> | number;
+  /** Renames `from` to `to`, replacing `to`. */
+  rename(from: string, to: string): Promise<void> | void;
   /** Deletes a file; no error when it is already gone. */
   remove(name: string): Promise<void> | void;
-  /** Where a file is (used to report skipped files); defaults to its name. */
+  /** Makes a rename durable (fsync of the folder). */
+  syncDir(): Promise<void> | void;
+  /** Where a file is (reported in the summary); defaults to its name. */
   location?(name: string): string;
 }
 
@@ -157,10 +171,13 @@ export interface LabelSummary {
 /**
  * Errors carry `kind`: "input" (with `row`, 0-based, and `column`),
  * "param" (with `param`), "mismatch" (with `key`; an existing file made
- * with other settings or data), "format" (not a readable file).
+ * with other settings or data), "format" (not a readable file),
+ * "encoding", "busy" (another run has the folder) or "io"; and
+ * `exitCode`, the CLIs' exit code for it (2: the request, 1: the rest).
  */
 export interface FxlabelError extends Error {
-  kind?: "input" | "param" | "mismatch" | "format" | "io" | "busy";
+  kind?: "input" | "param" | "mismatch" | "format" | "encoding" | "io" | "busy" | "cancelled";
+  exitCode?: 1 | 2;
   row?: number | null;
   column?: string;
   param?: string;
@@ -176,10 +193,7 @@ export function tableFromLabelFile(bytes: Uint8Array): Promise<Table>;
 /** A store keeping files in a Map (the browser default when OPFS is missing; tests). */
 export function memoryStore(files?: Map<string, Uint8Array>): LabelStore & { files: Map<string, Uint8Array> };
 
-/** True for the temporary names of files being written (`.T10_S5_H30.parquet.tmp-123`). */
-export function isTempName(name: string): boolean;
-
-/** Resolves when the wasm module is ready (already resolved in Node). */
+/** Resolves when the wasm module is ready (Node initialises it at first use). */
 export const ready: Promise<unknown>;
 
 // ---- Browser only ----
@@ -196,8 +210,9 @@ export interface OpfsStore extends LabelStore {
   file(name: string): Promise<File>;
   /** Removes the folder and everything in it. */
   clear(): Promise<void>;
-  /** Takes the folder for one run (a Web Lock; throws `kind: "busy"` when another tab has it); resolves with the release function. */
-  lock(): Promise<() => Promise<void>>;
+  /** Takes the folder for one run (a Web Lock); false when another tab or worker has it. */
+  lock(): Promise<boolean>;
+  unlock(): Promise<void>;
 }
 
 /**
@@ -252,7 +267,7 @@ export function createLabelWorker(options?: { url?: string | URL }): LabelWorker
 
 export const DEFAULT_DIR: string;
 
-/** Node: a folder store (temporary name, fsync, rename). */
+/** Node: a folder on disk, the store `labelCandles` uses for `dir` (the same protocol and lock file as the native CLI). */
 export function fsStore(dir?: string): LabelStore & { dir: string };
 
 export interface LabelFileEntry {

@@ -1,35 +1,30 @@
-// Node entry of fxlabel: the wasm module initialised once at import, a
+// Node entry of fxlabel: the wasm module, initialised at first use (no
+// top-level await, so `require("fxlabel")` works from CommonJS too), a
 // store that is a folder on disk, and readers for the files it holds.
 import { createReadStream, readFileSync } from "node:fs";
 import { runPool } from "./pool.js";
 import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import init, * as wasm from "./fxlabel.js";
-import { createHost, isTempName, memoryStore } from "./host.js";
+import { initSync } from "./fxlabel.js";
+import * as wasm from "./fxlabel.js";
+import { createHost, memoryStore } from "./host.js";
 
-// Node's fetch cannot read file: URLs, so the bytes are handed to init.
-await init({ module_or_path: readFileSync(new URL("./fxlabel_bg.wasm", import.meta.url)) });
+let initialised = false;
+/** Compiles and instantiates the wasm module once (synchronously: Node allows it at any size). */
+function ensure() {
+  if (!initialised) {
+    initSync({ module: readFileSync(new URL("./fxlabel_bg.wasm", import.meta.url)) });
+    initialised = true;
+  }
+}
 
 export const DEFAULT_DIR = "labels";
 
-// One run per folder, shared with the native CLI (src/store.rs, DirLock):
-// DIR/.fxlabel.lock holds the owner's pid. It is written whole under a
-// temporary name and hard-linked into place, which fails when a lock exists
-// (atomic "create if absent", never a half-written lock). A lock whose pid
-// is not running is stale (a killed run) and is taken over.
-export const LOCK_NAME = ".fxlabel.lock";
-// Lock files held by this process: the pid cannot tell two runs of one
-// process apart (and they would share temporary names), this set can.
-const heldLocks = new Set();
-
-function busyError(dir, who) {
-  return Object.assign(new Error(`another fxlabel run (${who}) is writing to ${dir}: wait for it to finish (if no fxlabel run is active, remove ${path.join(dir, LOCK_NAME)})`), { kind: "busy" });
-}
-
 // Whether a process is running; when it cannot be told, "alive" (refusing
-// to start is safer than taking over a live run's lock).
+// to take over a live run's lock is the safe answer).
 function pidAlive(pid) {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true;
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -44,178 +39,28 @@ function pidAlive(pid) {
   }
 }
 
-const lockPid = (text) => {
-  const m = /^\s*(\d+)/.exec(text ?? "");
-  return m ? Number(m[1]) : null;
-};
-const readOrNull = (p) => {
-  try {
-    return fsSync.readFileSync(p, "utf8");
-  } catch (err) {
-    if (err.code === "ENOENT") return null;
-    throw err;
-  }
-};
-
-// The pid of a temporary name (`.X.tmp-<pid>`, `.fxlabel.lock.tmp-<pid>`).
-function tempPid(name) {
-  const m = /\.tmp-(\d+)/.exec(name.slice(name.lastIndexOf(".tmp-")));
-  return m ? Number(m[1]) : null;
-}
-
 /**
- * Takes `dir`'s lock (the folder is created if missing); returns the
- * function that releases it (and removes the folder again when the lock
- * created it and nothing was written). Throws `kind: "busy"` when another
- * run holds it. Sync calls: a handful of tiny file operations.
- */
-function acquireLock(dir) {
-  const lock = path.join(dir, LOCK_NAME);
-  const createdDir = !fsSync.existsSync(dir);
-  fsSync.mkdirSync(dir, { recursive: true });
-  const key = fsSync.realpathSync(dir);
-  if (heldLocks.has(key)) throw busyError(dir, "in this process");
-  const me = process.pid;
-  const tmp = path.join(dir, `${LOCK_NAME}.tmp-${me}`);
-  fsSync.writeFileSync(tmp, `${me}\n`);
-  try {
-    claim(dir, lock, tmp, me);
-  } catch (err) {
-    try {
-      if (createdDir) fsSync.rmdirSync(dir);
-    } catch {}
-    throw err;
-  } finally {
-    fsSync.rmSync(tmp, { force: true });
-  }
-  heldLocks.add(key);
-  return {
-    // A safety net for a lock removed by hand or lost in a takeover race:
-    // checked before every rename, so a run that lost the lock stops.
-    check() {
-      const text = readOrNull(lock);
-      if (lockPid(text) !== me) {
-        throw Object.assign(new Error(`lost the lock on ${dir}: ${text == null ? `${lock} was removed` : `${lock} now names pid ${text.trim()}`}`), { kind: "busy" });
-      }
-    },
-    release() {
-      heldLocks.delete(key);
-      try {
-        if (lockPid(readOrNull(lock)) === me) fsSync.rmSync(lock, { force: true });
-        if (createdDir) fsSync.rmdirSync(dir); // only when empty
-      } catch {}
-    },
-  };
-}
-
-function claim(dir, lock, tmp, me) {
-  // Bounded: each round wins, meets a live owner, or removes a stale lock;
-  // only runs racing for the same stale lock go round again.
-  for (let round = 0; round < 8; round++) {
-    try {
-      fsSync.linkSync(tmp, lock);
-      return;
-    } catch (err) {
-      if (err.code !== "EEXIST") {
-        // No hard links on this filesystem: exclusive create instead.
-        try {
-          fsSync.writeFileSync(lock, `${me}\n`, { flag: "wx" });
-          return;
-        } catch (err2) {
-          if (err2.code !== "EEXIST") throw new Error(`cannot create ${lock}: ${err2.message}`, { cause: err2 });
-        }
-      }
-    }
-    const seen = readOrNull(lock);
-    if (seen == null) continue;
-    const pid = lockPid(seen);
-    if (pid != null && pid !== me && pidAlive(pid)) throw busyError(dir, `pid ${pid}`);
-    // Stale (dead owner, unreadable lock, or our pid left by an earlier
-    // process): move it aside under a name of our own, then look at what
-    // was moved: if another run replaced the stale lock in between, its
-    // live lock is put back.
-    const aside = `${tmp}-stale`;
-    try {
-      fsSync.renameSync(lock, aside);
-    } catch {
-      continue;
-    }
-    if (readOrNull(aside) !== seen) {
-      try {
-        fsSync.linkSync(aside, lock);
-      } catch {}
-    }
-    fsSync.rmSync(aside, { force: true });
-  }
-  throw busyError(dir, "racing for a stale lock");
-}
-
-/**
- * A folder of label files. Each file is written to `.<name>.tmp-<pid>`,
- * fsynced, then renamed, so a file with a final name is always complete
- * (the same rule as the native CLI, so both can resume each other's runs).
+ * A folder of label files on disk: the I/O primitives of the core's run
+ * protocol (the same protocol and lock file as the native CLI, so each
+ * resumes the other's runs). Its owner mark is the process id.
  */
 export function fsStore(dir = DEFAULT_DIR) {
   const at = (name) => path.join(dir, name);
-  let held = null; // the lock, while a run holds it
-  // Writes a file under a temporary name, flushes it to disk, then renames
-  // it: a file with a final name is always complete.
-  async function commit(name, fill) {
-    // Created only when the first file is written: a rejected run leaves
-    // no empty folder behind.
-    await fs.mkdir(dir, { recursive: true });
-    const tmp = at(`.${name}.tmp-${process.pid}`);
-    const fin = at(name);
-    let bytes;
-    try {
-      const fh = await fs.open(tmp, "w");
-      try {
-        bytes = await fill(fh);
-        await fh.sync(); // the data is on disk before the name says "done"
-        bytes ??= (await fh.stat()).size;
-      } finally {
-        await fh.close();
-      }
-      held?.check();
-      await fs.rename(tmp, fin);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      if (err.kind === "busy") throw err;
-      throw new Error(`cannot write ${fin}: ${err.message}`, { cause: err });
-    }
-    await syncDir(dir);
-    return { path: fin, bytes };
-  }
   return {
     dir,
-    // Called by the host before it looks at the folder; returns release().
-    async lock() {
+    folder: () => ({ display: dir, id: path.resolve(dir), owner: String(process.pid), lock: "file" }),
+    makeDir() {
+      const existed = fsSync.existsSync(dir);
+      fsSync.mkdirSync(dir, { recursive: true });
+      return !existed;
+    },
+    removeDir() {
       try {
-        held = acquireLock(dir);
-      } catch (err) {
-        if (err.kind === "busy") throw err;
-        throw Object.assign(new Error(`cannot take the lock of ${dir}: ${err.message}`, { cause: err }), { kind: "io", code: err.code });
-      }
-      const mine = held;
-      return async () => {
-        mine.release();
-        if (held === mine) held = null;
-      };
+        fsSync.rmdirSync(dir); // only when empty
+      } catch {}
     },
-    // Temporary files of a live process are another run's (one that
-    // ignores the lock, or is taking it this instant): not stale.
-    isStale(name) {
-      const pid = tempPid(name);
-      return !(pid != null && pid !== process.pid && pidAlive(pid));
-    },
-    async list() {
-      try {
-        return await fs.readdir(dir);
-      } catch (err) {
-        if (err.code === "ENOENT") return []; // nothing saved yet
-        throw new Error(`cannot list ${dir}: ${err.message}`, { cause: err });
-      }
-    },
+    list: () => fsSync.readdirSync(dir),
+    alive: (owner) => pidAlive(Number(owner)),
     async readTail(name, n) {
       const fh = await fs.open(at(name), "r");
       try {
@@ -228,15 +73,39 @@ export function fsStore(dir = DEFAULT_DIR) {
         await fh.close();
       }
     },
-    async writeAtomic(name, bytes) {
-      return (await commit(name, (fh) => fh.writeFile(bytes))).path;
+    readText(name) {
+      try {
+        return fsSync.readFileSync(at(name), "utf8");
+      } catch (err) {
+        if (err.code === "ENOENT") return null;
+        throw err;
+      }
     },
-    // Writes `pieces.next()` (Uint8Array, then undefined at the end) as
-    // they come, under the same temporary-name-then-rename rule.
-    async writeStream(name, pieces) {
-      return commit(name, async (fh) => {
+    // Whole under `via`, then hard-linked into place (fails when `name`
+    // exists); an exclusive create where hard links are missing.
+    createNew(name, text, via) {
+      fsSync.writeFileSync(at(via), text);
+      try {
+        fsSync.linkSync(at(via), at(name));
+        return true;
+      } catch (err) {
+        if (err.code === "EEXIST") return false;
+        try {
+          fsSync.writeFileSync(at(name), text, { flag: "wx" });
+          return true;
+        } catch (err2) {
+          if (err2.code === "EEXIST") return false;
+          throw err2;
+        }
+      } finally {
+        fsSync.rmSync(at(via), { force: true });
+      }
+    },
+    // `pieces.next()`: a Uint8Array (or a promise of one), then undefined.
+    async writeTemp(name, pieces) {
+      const fh = await fs.open(at(name), "w");
+      try {
         let n = 0;
-        // `pieces.next()` may return a promise (the pool's joined parts).
         for (let p; (p = await pieces.next()) !== undefined; ) {
           // One write call may write less than asked (disk full, a file
           // size limit): write the rest, which then fails with the cause,
@@ -249,26 +118,26 @@ export function fsStore(dir = DEFAULT_DIR) {
           }
           n += p.length;
         }
+        await fh.sync(); // the data is on disk before the name says "done"
         return n;
-      });
+      } finally {
+        await fh.close();
+      }
     },
-    async remove(name) {
-      await fs.rm(at(name), { force: true });
+    rename: (from, to) => fs.rename(at(from), at(to)),
+    remove: (name) => fs.rm(at(name), { force: true }),
+    // Windows cannot open a folder to flush it (NTFS journals renames).
+    async syncDir() {
+      if (process.platform === "win32") return;
+      const fh = await fs.open(dir, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     },
     location: at,
   };
-}
-
-// Makes the rename itself durable. Windows cannot open a folder for fsync,
-// and there a rename is already journaled by NTFS, so it is skipped.
-async function syncDir(dir) {
-  if (process.platform === "win32") return;
-  const fh = await fs.open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -317,6 +186,7 @@ function parquetFile(p, size) {
 }
 
 const host = createHost(wasm, (opts) => fsStore(opts.dir ?? DEFAULT_DIR), {
+  ensure,
   // `{path}` input: Parquet is read by row group (footer first), CSV is
   // streamed.
   openPath,
@@ -331,6 +201,8 @@ const host = createHost(wasm, (opts) => fsStore(opts.dir ?? DEFAULT_DIR), {
 export const labelCandles = host.labelCandles;
 /** Feeds candles into a labeler without writing anything (pool workers, tools). */
 export const openLabeler = host.openLabeler;
+/** Writes one config of `run` (labeler.run(...)) to a store through the core's protocol (pool workers). */
+export const commit = host.commit;
 /** A label file's bytes (Parquet or Arrow IPC) as an apache-arrow Table (async, as in the browser). */
 export async function tableFromLabelFile(bytes) {
   return host.tableFromLabelFile(bytes);
@@ -344,9 +216,18 @@ const FILE_RE = /^(T[0-9.]+_S[0-9.]+_H[0-9]+)\.(parquet|arrow)$/;
  */
 export async function listLabelResults({ dir = DEFAULT_DIR } = {}) {
   const out = [];
-  for (const name of await fsStore(dir).list()) {
+  let names;
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if (err.code === "ENOENT") return []; // nothing saved yet
+    throw new Error(`cannot list ${dir}: ${err.message}`, { cause: err });
+  }
+  ensure();
+  for (const name of names) {
+    // Final names only: temporary ones start with a dot.
     const m = FILE_RE.exec(name);
-    if (!m || isTempName(name)) continue;
+    if (!m) continue;
     let config;
     try {
       config = wasm.parseKey(m[1]); // only canonical keys are label files
@@ -369,6 +250,7 @@ export async function listLabelResults({ dir = DEFAULT_DIR } = {}) {
 export async function loadLabelResults(key, { dir = DEFAULT_DIR } = {}) {
   const m = FILE_RE.exec(key);
   const base = m ? m[1] : key;
+  ensure();
   host.call(() => wasm.parseKey(base)); // refuses anything but a key: no path tricks
   const names = m ? [key] : [`${base}.parquet`, `${base}.arrow`];
   for (const name of names) {
@@ -398,6 +280,21 @@ export async function loadAllLabelResults({ dir = DEFAULT_DIR } = {}) {
   return tables;
 }
 
-export { memoryStore, isTempName };
-export const ready = Promise.resolve();
-export { CandleInput, Labeler, footerSize, readMetadata, toIpcStream, parseKey, version, lastPanic } from "./fxlabel.js";
+export { memoryStore };
+/** Resolves once the wasm module is ready (it is initialised at first use in Node). */
+export const ready = Promise.resolve().then(ensure);
+// The wasm classes and functions, initialising the module at first use.
+export class CandleInput extends wasm.CandleInput {
+  constructor(options) {
+    ensure();
+    super(options);
+  }
+}
+export const Labeler = wasm.Labeler;
+const lazy = (f) => (...args) => (ensure(), f(...args));
+export const footerSize = lazy(wasm.footerSize);
+export const readMetadata = lazy(wasm.readMetadata);
+export const toIpcStream = lazy(wasm.toIpcStream);
+export const parseKey = lazy(wasm.parseKey);
+export const version = lazy(wasm.version);
+export const lastPanic = lazy(wasm.lastPanic);

@@ -1,7 +1,7 @@
-// A label store in the browser's Origin Private File System (OPFS), with
-// the contract of the Node folder store (see host.js): a file becomes
-// visible under its final name only when complete, so the resume logic can
-// trust every final name it lists.
+// A label store in the browser's Origin Private File System (OPFS): the
+// I/O primitives of the core's run protocol (see host.js), which decides
+// everything else. One run per folder is kept by a Web Lock (the store's
+// lock service) instead of a lock file.
 //
 // Each file is written to `.<name>.tmp-<id>` and then renamed with
 // FileSystemFileHandle.move(). In a dedicated worker the bytes go through a
@@ -49,31 +49,41 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
     return d;
   }
 
-  async function writeBytes(handle, bytes) {
+  // Writes `pieces.next()` (a Uint8Array or a promise of one, then
+  // undefined) into `handle` and flushes it; returns the bytes written.
+  async function writePieces(handle, pieces) {
+    let at = 0;
     if (writeMode === "sync") {
       const h = await handle.createSyncAccessHandle();
       try {
         h.truncate(0);
-        // write() may write less than asked (it returns the count).
-        for (let at = 0; at < bytes.length; ) {
-          const n = h.write(bytes.subarray(at), { at });
-          if (!(n > 0)) throw new Error(`wrote ${at} of ${bytes.length} bytes`);
-          at += n;
+        for (let p; (p = await pieces.next()) !== undefined; ) {
+          // write() may write less than asked (it returns the count).
+          for (let off = 0; off < p.length; ) {
+            const n = h.write(p.subarray(off), { at });
+            if (!(n > 0)) throw new Error(`wrote ${at} bytes, then nothing`);
+            off += n;
+            at += n;
+          }
         }
         h.flush(); // data durable before the name says "done"
       } finally {
         h.close();
       }
-    } else {
-      const w = await handle.createWritable();
-      try {
-        await w.write(bytes);
-        await w.close();
-      } catch (err) {
-        await w.abort().catch(() => {});
-        throw err;
-      }
+      return at;
     }
+    const w = await handle.createWritable();
+    try {
+      for (let p; (p = await pieces.next()) !== undefined; ) {
+        await w.write(p);
+        at += p.length;
+      }
+      await w.close();
+    } catch (err) {
+      await w.abort().catch(() => {});
+      throw err;
+    }
+    return at;
   }
 
   // Entries of a file still held by a worker that is being torn down (a
@@ -90,9 +100,37 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
     }
   }
 
+  // A store error keeps the DOMException's name (QuotaExceededError, ...)
+  // in its message (the core adds what was being done, and the config); a
+  // quota error is flagged for pages.
+  const failed = (err) => {
+    const quota = err?.name === "QuotaExceededError";
+    return Object.assign(new Error(`${quota ? "storage quota exceeded: " : ""}${err?.name ?? "Error"}: ${err?.message ?? err}`, { cause: err }), { quota });
+  };
+  let release = null; // the Web Lock's release, while held
+
   const store = {
     dir: parts.join("/"),
     writeMode,
+
+    folder: () => ({ display: `OPFS ${store.dir}/`, id: `opfs:${store.dir}`, owner: id, lock: "service" }),
+
+    /** Creates the folder; true when it did not exist. */
+    async makeDir() {
+      const existed = (await folder(false)) !== null;
+      await folder(true);
+      return !existed;
+    },
+
+    /** Removes the folder when it is empty. */
+    async removeDir() {
+      const d = await folder(false);
+      if (!d || parts.length === 0) return;
+      for await (const _ of d.keys()) return; // not empty
+      let parent = root ?? (await navigator.storage.getDirectory());
+      for (const p of parts.slice(0, -1)) parent = await parent.getDirectoryHandle(p);
+      await parent.removeEntry(parts.at(-1)).catch(() => {});
+    },
 
     /** Names in the folder; [] when it does not exist. */
     async list() {
@@ -103,61 +141,70 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
       return names;
     },
 
+    /** Another run's temporary files are stale: the Web Lock keeps live runs out. */
+    alive: () => false,
+
     /** The last min(n, size) bytes of a file. */
     async readTail(name, n) {
-      const d = await folder(false);
-      if (!d) throw new Error(`no file named ${name} in OPFS ${store.dir}/`);
-      const f = await (await d.getFileHandle(name)).getFile();
+      const f = await store.file(name);
       return new Uint8Array(await f.slice(Math.max(0, f.size - n)).arrayBuffer());
     },
 
-    /** Writes under a temporary name, then renames it to `name`. */
-    async writeAtomic(name, bytes) {
-      const tmpName = `.${name}.tmp-${id}`;
-      let d = null;
-      try {
-        d = await folder(true); // created with the first file only
-        const tmp = await d.getFileHandle(tmpName, { create: true });
-        await writeBytes(tmp, bytes);
-        if (typeof tmp.move !== "function") throw new Error("this browser's OPFS has no FileSystemFileHandle.move() (needed for the atomic rename)");
-        try {
-          await tmp.move(name); // same folder: a rename
-        } catch (err) {
-          // An engine whose move() refuses to replace an existing file:
-          // remove the old one first (its absence never looks finished).
-          if (err.name !== "InvalidModificationError" && err.name !== "NoModificationAllowedError") throw err;
-          await removeEntry(d, name);
-          await tmp.move(name);
-        }
-      } catch (err) {
-        if (d) await d.removeEntry(tmpName).catch(() => {});
-        // The file name carries the config key, so a quota error says
-        // which config could not be saved.
-        const quota = err?.name === "QuotaExceededError";
-        throw Object.assign(new Error(`cannot write ${name} to OPFS ${store.dir}/: ${quota ? "storage quota exceeded: " : ""}${err?.name ?? "Error"}: ${err?.message ?? err}`, { cause: err }), { kind: "io", quota });
-      }
-      return name;
+    readText: () => null, // no lock file here
+
+    createNew() {
+      throw new Error("an OPFS store keeps its lock with Web Locks, not a lock file");
     },
 
     /**
-     * Takes the folder for one run (host.js calls it before listing): a Web
-     * Lock, so a second tab cannot label into the same folder and remove
-     * this run's temporary files as stale. Returns the release function.
+     * Takes the folder for one run (a Web Lock), so a second tab cannot
+     * label into the same folder and remove this run's temporary files as
+     * stale; false when another holder has it.
      */
     async lock() {
-      if (!globalThis.navigator?.locks) return async () => {};
-      let release;
-      const held = new Promise((r) => (release = r));
+      if (!globalThis.navigator?.locks) return true;
+      let done;
+      const held = new Promise((r) => (done = r));
       const got = await new Promise((resolve, reject) => {
         navigator.locks
           .request(`fxlabel:${store.dir}`, { ifAvailable: true }, (lock) => {
             resolve(lock !== null);
-            return lock ? held : undefined; // kept until release()
+            return lock ? held : undefined; // kept until unlock()
           })
           .catch(reject);
       });
-      if (!got) throw Object.assign(new Error(`another run is labeling into OPFS ${store.dir}/ (another tab?): wait for it to finish or close it`), { kind: "busy" });
-      return async () => release();
+      if (got) release = done;
+      return got;
+    },
+
+    async unlock() {
+      release?.();
+      release = null;
+    },
+
+    /** Writes a temporary file from its pieces, flushed. */
+    async writeTemp(name, pieces) {
+      try {
+        return await writePieces(await (await folder(true)).getFileHandle(name, { create: true }), pieces);
+      } catch (err) {
+        throw failed(err);
+      }
+    },
+
+    /** Renames `from` to `to` (same folder), replacing `to`. */
+    async rename(from, to) {
+      const d = await folder(true);
+      const h = await d.getFileHandle(from);
+      if (typeof h.move !== "function") throw new Error("this browser's OPFS has no FileSystemFileHandle.move() (needed for the atomic rename)");
+      try {
+        await h.move(to);
+      } catch (err) {
+        // An engine whose move() refuses to replace an existing file:
+        // remove the old one first (its absence never looks finished).
+        if (err.name !== "InvalidModificationError" && err.name !== "NoModificationAllowedError") throw failed(err);
+        await removeEntry(d, to);
+        await h.move(to);
+      }
     },
 
     /** Deletes a file; no error when it is already gone. */
@@ -165,6 +212,8 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
       const d = await folder(false);
       if (d) await removeEntry(d, name);
     },
+
+    syncDir() {}, // OPFS makes a move durable itself
 
     location(name) {
       return name;

@@ -4,6 +4,7 @@
 // sends its part of every config's file, piece by piece; this side joins
 // the parts in row order into the store's temporary file, closes it with
 // the footer made by the planning labeler, and renames it.
+import { errorFromData, errorToData } from "./errors.js";
 
 // Configs handed to every worker ahead of the one being written, so that
 // no worker waits for this thread between configs.
@@ -85,7 +86,7 @@ export function runShards(spawn, { keys, shards, onWritten, save, footer, should
           return dispatch();
         }
         if (m.error) {
-          fail(Object.assign(new Error(m.error.message), m.error));
+          fail(errorFromData(m.error));
           if (!m.key) finish();
           return;
         }
@@ -133,4 +134,35 @@ export function sendPart(labeler, key, post, call = (f) => f()) {
   } finally {
     stream.free();
   }
+}
+
+/**
+ * A pool worker's loop, shared by Node's (pool-worker.js) and the
+ * browser's (web-pool-worker.js): messages are handled one at a time, in
+ * order. `handle(msg)` does one (may be async); `{stop: true}` calls
+ * `stop()` and ends the loop. A failure is posted as `{key, error}`.
+ */
+export function workerLoop(handle, post, stop) {
+  const queue = [];
+  let busy = false;
+  async function pump() {
+    if (busy) return;
+    busy = true;
+    while (queue.length > 0) {
+      const m = queue.shift();
+      if (m.stop) return stop();
+      try {
+        await handle(m);
+      } catch (err) {
+        const error = errorToData(err);
+        if (m.key && !error.message.includes(m.key)) error.message = `${m.key}: ${error.message}`;
+        post({ key: m.key, error });
+      }
+    }
+    busy = false;
+  }
+  return (m) => {
+    queue.push(m);
+    pump();
+  };
 }

@@ -20,11 +20,12 @@
 // files keep their temporary name until complete.
 import { Worker } from "node:worker_threads";
 import { runShards } from "./pool-core.js";
+import { errorFromData } from "./errors.js";
 
 /**
  * Labels `keys` into `dir` with `workers` threads.
  * @param {{path?: string, bytes?: Uint8Array}} source the input, re-readable
- * @param {object} o {wasmOptions, dir, keys, workers, onWritten(key, path, bytes),
+ * @param {object} o {wasmOptions, folder (the store's, for the run protocol), dir, keys, workers, onWritten(key, path, bytes),
  *   shards?: [start, end][] (row ranges, one worker each), save?(key, pieces) -> {path, bytes}
  *   (writes an async piece source to the store), footer?(key, parts) -> Uint8Array,
  *   shouldStop?() -> boolean (checked before each config is handed out)}
@@ -40,11 +41,11 @@ export function runPool(source, o) {
 
 function spawn(source, shared, o, extra) {
   return new Worker(new URL("./pool-worker.js", import.meta.url), {
-    workerData: { path: source.path ?? null, shared, wasmOptions: o.wasmOptions, dir: o.dir, ...extra },
+    workerData: { path: source.path ?? null, shared, wasmOptions: o.wasmOptions, folder: o.folder, dir: o.dir, ...extra },
   });
 }
 
-function runConfigs(source, { wasmOptions, dir, keys, workers, onWritten, shouldStop }) {
+function runConfigs(source, { wasmOptions, folder, dir, keys, workers, onWritten, shouldStop }) {
   const shared = source.bytes ? toShared(source.bytes) : null;
   const queue = [...keys];
   const n = Math.max(1, Math.min(workers, queue.length));
@@ -65,9 +66,9 @@ function runConfigs(source, { wasmOptions, dir, keys, workers, onWritten, should
       else w.postMessage({ key });
     };
     for (let i = 0; i < n; i++) {
-      const w = spawn(source, shared, { wasmOptions, dir }, { shard: null });
+      const w = spawn(source, shared, { wasmOptions, folder, dir }, { shard: null });
       w.on("message", (m) => {
-        if (m.error) fail(Object.assign(new Error(m.error.message), m.error));
+        if (m.error) fail(errorFromData(m.error));
         else if (m.key) onWritten(m.key, m.path, m.bytes);
         next(w);
       });

@@ -3,50 +3,32 @@
 // piece (transferred), then what the part holds for the footer.
 import init, * as wasm from "./fxlabel.js";
 import { createHost } from "./host.js";
-import { sendPart } from "./pool-core.js";
+import { sendPart, workerLoop } from "./pool-core.js";
+import { errorToData } from "./errors.js";
 
 const ready = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.meta.url) });
 const host = createHost(wasm, () => null);
+const post = (m, t) => self.postMessage(m, t ?? []);
 let labeler = null;
-const queue = [];
-let busy = false;
 
 async function start({ input, wasmOptions, shard }) {
   try {
     await ready;
     const candles = input.blob ? input.blob : input.bytes;
     labeler = await host.openLabeler(candles, wasmOptions, shard);
-    self.postMessage({ ready: true });
+    post({ ready: true });
   } catch (err) {
-    self.postMessage({ error: { message: err?.message ?? String(err), kind: err?.kind ?? "io" } });
+    post({ error: errorToData(err) });
   }
 }
 
-async function pump() {
-  if (busy) return;
-  busy = true;
-  while (queue.length > 0) {
-    const m = queue.shift();
-    if (m.init) {
-      await start(m.init);
-      continue;
-    }
-    if (m.stop) {
-      labeler?.free();
-      self.postMessage({ exited: true });
-      self.close();
-      return;
-    }
-    try {
-      sendPart(labeler, m.key, (msg, t) => self.postMessage(msg, t), host.call);
-    } catch (err) {
-      self.postMessage({ key: m.key, error: { message: `${m.key}: ${err?.message ?? err}`, kind: err?.kind ?? "io" } });
-    }
-  }
-  busy = false;
-}
-
-self.onmessage = ({ data }) => {
-  queue.push(data);
-  pump();
-};
+const loop = workerLoop(
+  (m) => (m.init ? start(m.init) : sendPart(labeler, m.key, post, host.call)),
+  post,
+  () => {
+    labeler?.free();
+    post({ exited: true });
+    self.close();
+  },
+);
+self.onmessage = ({ data }) => loop(data);

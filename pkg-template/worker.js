@@ -22,6 +22,7 @@ import init, * as wasm from "./fxlabel.js";
 import { createHost } from "./host.js";
 import { opfsStore } from "./opfs-store.js";
 import { runWebPool } from "./web-pool.js";
+import { errorToData } from "./errors.js";
 
 const exportsReady = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.meta.url) });
 // Linear memory only grows, so its size after a run is the run's peak.
@@ -34,16 +35,7 @@ const host = createHost(wasm, () => opfsStore("labels"), { runPool: runWebPool }
 let running = null; // the AbortController of the run in flight
 
 const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
-const errorMessage = (err) => ({
-  type: "error",
-  message: err?.message ?? String(err),
-  kind: err?.kind ?? (err?.name === "AbortError" ? "cancelled" : undefined),
-  row: err?.row,
-  column: err?.column,
-  param: err?.param,
-  key: err?.key,
-  quota: err?.quota ?? err?.cause?.quota, // the host wraps store errors; the cause is the store's
-});
+const errorMessage = (err) => ({ type: "error", ...errorToData(err, undefined) });
 
 const PARQUET_MAGIC = "PAR1";
 const READ_REPORT_BYTES = 8 << 20; // a "reading" message every 8 MiB
@@ -93,12 +85,11 @@ async function run({ input, options = {}, dir = "labels", pauseMs = 0 }) {
     const opfs = opfsStore(dir);
     // pauseMs slows a run down after each written file, so that a demo or
     // a test can interrupt it at a known point; 0 in normal use.
-    const pausing = async (name, bytes) => {
-      const where = await opfs.writeAtomic(name, bytes);
+    const pausing = async (from, to) => {
+      await opfs.rename(from, to); // a file is complete
       await new Promise((ok) => setTimeout(ok, pauseMs));
-      return where;
     };
-    const store = pauseMs > 0 ? { ...opfs, writeAtomic: pausing } : opfs;
+    const store = pauseMs > 0 ? { ...opfs, rename: pausing } : opfs;
     // The store's lock() (a Web Lock, taken by the host) keeps a second tab
     // out of the same folder.
     const summary = await host.labelCandles(await inputOf(input, ctl.signal), {

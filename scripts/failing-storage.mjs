@@ -25,7 +25,7 @@
 //             belongs.
 // Prints one line per scenario and exits 1 on any problem.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -102,23 +102,24 @@ export async function failingStorage({ every = false, rows = 20_000, log = () =>
     // 1. Injected stores: the real folder store with one method failing.
     const injected = {
       "ENOSPC mid-write (half a temp file left behind)": (store, failName) => ({
-        async writeAtomic(name, bytes) {
-          if (name !== failName) return store.writeAtomic(name, bytes);
+        async writeTemp(name, pieces) {
+          const n = await store.writeTemp(name, pieces);
+          if (name !== `.${failName}.tmp-${process.pid}`) return n;
           // A store that dies mid-write and cannot even clean up.
-          writeFileSync(path.join(store.dir, `.${name}.tmp-${process.pid}`), bytes.subarray(0, bytes.length >> 1));
+          truncateSync(path.join(store.dir, name), n >> 1);
           throw fsError("ENOSPC", "no space left on device, write");
         },
       }),
       "EACCES creating the file": (store, failName) => ({
-        async writeAtomic(name, bytes) {
-          if (name === failName) throw fsError("EACCES", `permission denied, open '.${name}.tmp-${process.pid}'`);
-          return store.writeAtomic(name, bytes);
+        async writeTemp(name, pieces) {
+          if (name === `.${failName}.tmp-${process.pid}`) throw fsError("EACCES", `permission denied, open '${name}'`);
+          return store.writeTemp(name, pieces);
         },
       }),
       "EXDEV on rename": (store, failName) => ({
-        async writeAtomic(name, bytes) {
-          if (name === failName) throw fsError("EXDEV", `cross-device link not permitted, rename '.${name}.tmp-${process.pid}' -> '${name}'`);
-          return store.writeAtomic(name, bytes);
+        async rename(from, to) {
+          if (to === failName) throw fsError("EXDEV", `cross-device link not permitted, rename '${from}' -> '${to}'`);
+          return store.rename(from, to);
         },
       }),
     };
@@ -127,9 +128,7 @@ export async function failingStorage({ every = false, rows = 20_000, log = () =>
         const dir = fresh();
         const failName = `${order[k]}.parquet`;
         const base = fx.fsStore(dir);
-        // Without writeStream the host writes whole files through the
-        // wrapped writeAtomic (streamed writes share its commit path).
-        const store = { ...base, ...wrap(base, failName), writeStream: undefined };
+        const store = { ...base, ...wrap(base, failName) };
         const err = await attempt(fx.labelCandles(csv, { ...OPTIONS, store }));
         const cause = new RegExp(what.split(" ")[0]);
         const bad = expectError(err, order[k], cause);

@@ -77,13 +77,33 @@ pub struct FsStore {
 /// Fills a temporary file with a config's bytes.
 pub type Fill<'a> = &'a mut dyn FnMut(&mut BufWriter<fs::File>) -> Result<()>;
 
+/// A store the native run loop drives: performs the protocol's steps
+/// synchronously, from any thread. [`FsStore`] is the one the CLI uses;
+/// tests wrap it to inject failures.
+pub trait Store: Sync {
+    /// The folder as the protocol sees it.
+    fn folder(&self) -> Folder;
+    /// Performs one step; `fill` writes a [`Step::WriteTemp`]'s bytes.
+    fn perform(&self, step: Step, fill: Option<Fill<'_>>) -> Reply;
+}
+
 impl FsStore {
     pub fn new(dir: impl Into<PathBuf>) -> FsStore {
         FsStore { dir: dir.into() }
     }
 
-    /// The folder as the protocol sees it.
-    pub fn folder(&self) -> Folder {
+    /// The folder on disk.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn at(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Store for FsStore {
+    fn folder(&self) -> Folder {
         Folder {
             display: self.dir.display().to_string(),
             id: std::path::absolute(&self.dir)
@@ -95,12 +115,7 @@ impl FsStore {
         }
     }
 
-    fn at(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    /// Performs one step; `fill` writes a [`Step::WriteTemp`]'s bytes.
-    pub fn perform(&self, step: Step, fill: Option<Fill<'_>>) -> Reply {
+    fn perform(&self, step: Step, fill: Option<Fill<'_>>) -> Reply {
         let r: Result<Reply> = match step {
             Step::MakeDir => {
                 let existed = self.dir.is_dir();
@@ -143,7 +158,9 @@ impl FsStore {
         };
         r.unwrap_or_else(Reply::Failed)
     }
+}
 
+impl FsStore {
     fn list(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
@@ -213,22 +230,21 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
-/// A planned run over a native folder, holding the folder until dropped.
-#[derive(Debug)]
-pub struct Held {
-    store: FsStore,
+/// A planned run over a store, holding its folder until dropped.
+pub struct Held<S: Store = FsStore> {
+    store: S,
     run: Run,
     plan: Plan,
 }
 
-impl Held {
+impl<S: Store> Held<S> {
     /// What the run found and will do.
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
 }
 
-impl Drop for Held {
+impl<S: Store> Drop for Held<S> {
     fn drop(&mut self) {
         let _ = self
             .run
@@ -240,7 +256,16 @@ impl Drop for Held {
 /// Takes `dir` and plans the run there ([`Run::plan`]): an error when
 /// another run holds it, or an existing file differs (unless `overwrite`).
 pub fn plan(labeler: &Labeler, opts: &EncodeOptions, dir: &Path, overwrite: bool) -> Result<Held> {
-    let store = FsStore::new(dir);
+    plan_in(labeler, opts, FsStore::new(dir), overwrite)
+}
+
+/// [`plan`] in any [`Store`].
+pub fn plan_in<S: Store>(
+    labeler: &Labeler,
+    opts: &EncodeOptions,
+    store: S,
+    overwrite: bool,
+) -> Result<Held<S>> {
     let run = Run::new(labeler, opts, store.folder(), overwrite);
     let plan = run.plan().drive(|s| store.perform(s, None))?;
     Ok(Held { store, run, plan })
@@ -252,10 +277,10 @@ pub fn plan(labeler: &Labeler, opts: &EncodeOptions, dir: &Path, overwrite: bool
 /// `progress` is called on this thread, skipped configs first. The first
 /// error stops the run once the configs in flight are finished or
 /// abandoned (their temporary files removed).
-pub fn run(
+pub fn run<S: Store>(
     labeler: &Labeler,
     opts: &EncodeOptions,
-    held: &Held,
+    held: &Held<S>,
     jobs: usize,
     mut progress: impl FnMut(Progress<'_>),
 ) -> Result<Summary> {

@@ -134,6 +134,16 @@ impl Run {
         &self.folder
     }
 
+    /// Configs in the grid.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether the grid is empty (it never is once validated).
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     /// The final file name of config `k` of the grid.
     pub fn name(&self, k: usize) -> &str {
         &self.files[k].name
@@ -159,7 +169,7 @@ impl Run {
     /// the folder is released. On success the folder stays held until
     /// [`Run::release`].
     pub fn plan(&self) -> Task<Plan> {
-        let io = Io::default();
+        let io = Io::new(&self.folder.display);
         let run = self.clone();
         Task::new(io.clone(), async move {
             let created_dir = acquire(&io, &run.folder).await?;
@@ -193,7 +203,7 @@ impl Run {
     /// any failure the temporary file is removed and the error names the
     /// config. Returns the file's size.
     pub fn commit(&self, k: usize) -> Task<u64> {
-        let io = Io::default();
+        let io = Io::new(&self.folder.display);
         let run = self.clone();
         Task::new(io.clone(), async move {
             let (key, name) = (run.key(k).to_string(), run.name(k).to_string());
@@ -226,7 +236,7 @@ impl Run {
     /// Releases the folder taken by [`Run::plan`]: the lock (when still
     /// ours) and the folder itself when the plan made it and it is empty.
     pub fn release(&self, plan: &Plan) -> Task<()> {
-        let io = Io::default();
+        let io = Io::new(&self.folder.display);
         let (folder, created) = (Arc::clone(&self.folder), plan.created_dir);
         Task::new(io.clone(), async move {
             release(&io, &folder, created).await;

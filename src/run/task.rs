@@ -134,8 +134,12 @@ struct Slot {
 }
 
 /// The protocol's side of the exchange: ask a step, await its reply.
-#[derive(Clone, Default)]
-pub(crate) struct Io(Rc<RefCell<Slot>>);
+/// `folder` names the folder in error messages.
+#[derive(Clone)]
+pub(crate) struct Io {
+    slot: Rc<RefCell<Slot>>,
+    folder: Rc<str>,
+}
 
 struct Ask {
     io: Io,
@@ -146,10 +150,10 @@ impl Future for Ask {
     type Output = Reply;
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Reply> {
         if let Some(step) = self.step.take() {
-            self.io.0.borrow_mut().step = Some(step);
+            self.io.slot.borrow_mut().step = Some(step);
             return Poll::Pending;
         }
-        match self.io.0.borrow_mut().reply.take() {
+        match self.io.slot.borrow_mut().reply.take() {
             Some(r) => Poll::Ready(r),
             None => Poll::Pending,
         }
@@ -157,10 +161,17 @@ impl Future for Ask {
 }
 
 impl Io {
+    pub(crate) fn new(folder: &str) -> Io {
+        Io {
+            slot: Rc::default(),
+            folder: folder.into(),
+        }
+    }
+
     /// Performs `step` through the host; a failed step is an `Err` whose
     /// context says what was being done.
     pub(crate) async fn ask(&self, step: Step) -> Result<Reply> {
-        let what = describe(&step);
+        let what = describe(&step, &self.folder);
         match (Ask {
             io: self.clone(),
             step: Some(step),
@@ -184,19 +195,21 @@ impl Io {
     }
 }
 
-fn describe(step: &Step) -> String {
+fn describe(step: &Step, folder: &str) -> String {
     match step {
-        Step::MakeDir => "cannot create the folder".into(),
-        Step::RemoveDir => "cannot remove the folder".into(),
-        Step::List => "cannot list the folder".into(),
+        Step::MakeDir => format!("cannot create {folder}"),
+        Step::RemoveDir => format!("cannot remove {folder}"),
+        Step::List => format!("cannot list {folder}"),
         Step::Alive { owner } => format!("cannot tell whether {owner} is running"),
-        Step::ReadTail { name, .. } | Step::ReadText { name } => format!("cannot read {name}"),
-        Step::CreateNew { name, .. } => format!("cannot create {name}"),
-        Step::Lock | Step::Unlock => "cannot use the folder's lock".into(),
-        Step::WriteTemp { name, .. } => format!("cannot write {name}"),
-        Step::Rename { from, to } => format!("cannot rename {from} to {to}"),
-        Step::Remove { name } => format!("cannot remove {name}"),
-        Step::SyncDir => "cannot flush the folder".into(),
+        Step::ReadTail { name, .. } | Step::ReadText { name } => {
+            format!("cannot read {name} in {folder}")
+        }
+        Step::CreateNew { name, .. } => format!("cannot create {name} in {folder}"),
+        Step::Lock | Step::Unlock => format!("cannot use the lock of {folder}"),
+        Step::WriteTemp { name, .. } => format!("cannot write {name} in {folder}"),
+        Step::Rename { from, to } => format!("cannot rename {from} to {to} in {folder}"),
+        Step::Remove { name } => format!("cannot remove {name} in {folder}"),
+        Step::SyncDir => format!("cannot flush {folder}"),
     }
 }
 
@@ -284,7 +297,7 @@ impl<T: 'static> Task<T> {
             )));
         };
         match (self.pending.take(), reply) {
-            (Some(_), Some(r)) => self.io.0.borrow_mut().reply = Some(r),
+            (Some(_), Some(r)) => self.io.slot.borrow_mut().reply = Some(r),
             (None, None) => {}
             (Some(s), None) => {
                 return Next::Done(Err(Error::Format(format!(
@@ -300,7 +313,7 @@ impl<T: 'static> Task<T> {
                 self.fut = None;
                 Next::Done(r)
             }
-            Poll::Pending => match self.io.0.borrow_mut().step.take() {
+            Poll::Pending => match self.io.slot.borrow_mut().step.take() {
                 Some(step) => {
                     self.pending = Some(step.clone());
                     Next::Step(step)

@@ -117,9 +117,9 @@ test("the Node store: written paths, resume log, skipped list, load/list helpers
 });
 
 test("errors: input errors carry row and column, param errors the param; the store is never touched", async () => {
-  // A store that fails the test if anything but a list happens.
+  // A store that records every call made to it.
   const touched = [];
-  const store = { list: () => (touched.push("list"), []), readTail: () => touched.push("readTail"), writeAtomic: () => touched.push("write"), remove: () => touched.push("remove") };
+  const store = new Proxy({}, { get: (_, name) => (...args) => touched.push(name) });
   const cols = sampleColumns();
   cols.low[3] = cols.high[3] + 0.001;
   await assert.rejects(fx.labelCandles(cols, { ...GRID, store }), (e) => e.kind === "input" && e.row === 3 && e.column === "high" && /row 3, column 'high'/.test(e.message));
@@ -166,6 +166,8 @@ test("host rules with a fake wasm module: a trap rethrows lastPanic and poisons 
     get sharedBytes() { return 0; }
     fileName(k) { return `${k}.parquet`; }
     label() { return new Uint8Array([1, 2, 3]); }
+    // The core's run protocol, failing at its first step.
+    run() { return { plan: () => ({ next() { throw new Error("disk full"); }, free() {} }), free() {} }; }
     free() { freed.push("labeler"); }
   }
   let trap = false;
@@ -177,7 +179,7 @@ test("host rules with a fake wasm module: a trap rethrows lastPanic and poisons 
     },
     lastPanic: () => "fxlabel panicked: at src/kernel.rs:1:1: boom",
   };
-  const failing = { list: () => [], readTail() {}, remove() {}, writeAtomic: () => { throw new Error("disk full"); } };
+  const failing = { folder: () => ({ display: "x", id: "x", owner: "1", lock: "none" }) };
   const host = createHost(wasm, () => failing);
   await assert.rejects(host.labelCandles("x"), /disk full/);
   assert.deepEqual(freed, ["labeler"]);

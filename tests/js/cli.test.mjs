@@ -101,7 +101,7 @@ test("a file made with another --pip is refused (naming pip_value); --overwrite 
   writeFileSync(path.join(out, "T10_S5_H60.parquet"), "not parquet");
   const bad = runCli(["label", SAMPLE, "--out", out, ...grid, "--pip", "0.01"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /T10_S5_H60\.parquet\) is not a complete label file/);
+  assert.match(bad.stderr, /T10_S5_H60\.parquet is not a complete label file/);
 });
 
 test("bad input exits 2, names row and column, and leaves the folder exactly as it was", () => {

@@ -91,10 +91,10 @@ test("row-sharded pool: a write failing mid-file stops the run with no finished-
   let calls = 0;
   const store = {
     ...real,
-    writeStream(name, pieces) {
+    writeTemp(name, pieces) {
       const n = ++calls;
       let k = 0;
-      return real.writeStream(name, {
+      return real.writeTemp(name, {
         next: async () => {
           if (n === 5 && ++k === 2) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
           return pieces.next();

@@ -232,13 +232,14 @@ test("keys and names that try to leave the output folder are refused everywhere"
   const input = new fx.CandleInput(GRID);
   input.appendCsv(CSV);
   const labeler = input.finish();
+  const run = labeler.run({ display: "x", id: "hostile", owner: "1", lock: "none" }, false);
   try {
     for (const k of bad) {
       assert.throws(() => fx.parseKey(k), (e) => e.kind === "param", k);
       assert.throws(() => labeler.fileName(k), (e) => e instanceof Error, k);
       assert.throws(() => labeler.label(k), (e) => e instanceof Error, k);
       await assert.rejects(fx.loadLabelResults(k, { dir }), (e) => e instanceof Error && !/ENOENT/.test(e.message), k);
-      await h.run(k, async () => labeler.checkFile(k, new Uint8Array(16)));
+      assert.throws(() => run.commit(k), (e) => e.kind === "param", k);
     }
     // Not a string at all: wasm-bindgen's glue would read a bogus length
     // (a trap); the skin checks the type first.
@@ -246,12 +247,14 @@ test("keys and names that try to leave the output folder are refused everywhere"
       await h.run(`parseKey(${typeof v})`, async () => fx.parseKey(v));
       await h.run(`label(${typeof v})`, async () => labeler.label(v));
       await h.run(`fileName(${typeof v})`, async () => labeler.fileName(v));
-      await h.run(`checkFile(${typeof v})`, async () => labeler.checkFile(v, new Uint8Array(16)));
+      await h.run(`commit(${typeof v})`, async () => run.commit(v));
+      await h.run(`run(${typeof v})`, async () => labeler.run(v, false));
       await h.run(`new CandleInput(${typeof v})`, async () => new fx.CandleInput(v).free());
       await h.run(`loadLabelResults(${typeof v})`, () => fx.loadLabelResults(v, { dir }));
       await h.run(`timeColumn ${typeof v}`, () => fx.labelCandles(CSV, { ...GRID, timeColumn: v, store: fx.memoryStore() }));
     }
   } finally {
+    run.free();
     labeler.free();
   }
   h.done();

@@ -39,32 +39,27 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
 }
 
-/// A JS Error with `row` and `column` set for input errors, `param` for
-/// parameter errors (options come spelled for JS from `parse_options`) and
-/// `key` for mismatches.
+/// A JS Error with the core's `kind` and `exitCode`, and `row` and
+/// `column` for input errors, `param` for parameter errors (spelled for JS
+/// by the core) and `key` for mismatches.
 fn js_err(e: fxlabel::Error) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     let set = |k: &str, v: JsValue| {
         let _ = js_sys::Reflect::set(&err, &JsValue::from_str(k), &v);
     };
+    set("kind", e.kind().into());
+    set("exitCode", e.exit_code().into());
     match &e {
         fxlabel::Error::Input { row, column, .. } => {
-            set("kind", "input".into());
             set(
                 "row",
                 row.map_or(JsValue::NULL, |r| JsValue::from_f64(r as f64)),
             );
             set("column", column.as_str().into());
         }
-        fxlabel::Error::Param { name, .. } => {
-            set("kind", "param".into());
-            set("param", name.as_str().into());
-        }
-        fxlabel::Error::Mismatch { key, .. } => {
-            set("kind", "mismatch".into());
-            set("key", key.as_str().into());
-        }
-        _ => set("kind", "format".into()),
+        fxlabel::Error::Param { name, .. } => set("param", name.as_str().into()),
+        fxlabel::Error::Mismatch { key, .. } => set("key", key.as_str().into()),
+        _ => {}
     }
     err.into()
 }
@@ -164,6 +159,18 @@ impl CandleInput {
     #[wasm_bindgen(getter)]
     pub fn rows(&self) -> usize {
         self.builder.len()
+    }
+
+    /// The extension of the files these options write ("parquet" or "arrow").
+    #[wasm_bindgen(getter)]
+    pub fn extension(&self) -> String {
+        self.encode.format.extension().to_string()
+    }
+
+    /// The name of the column holding each bar's spread, if the options give one.
+    #[wasm_bindgen(getter, js_name = spreadColumn)]
+    pub fn spread_column(&self) -> Option<String> {
+        self.builder.spread_column().map(str::to_string)
     }
 
     /// Appends a chunk of columns. `timestamps` is a BigInt64Array of epoch
@@ -285,7 +292,7 @@ impl CandleInput {
     /// Keeps only what a worker labeling rows `start..end` needs (those
     /// rows and the margin the options need around them); every row is
     /// still validated and fingerprinted. `start == end` keeps no candles:
-    /// a labeler that plans a run (configs, file names, checkFile) and
+    /// a labeler that plans a run (configs, file names, the run protocol) and
     /// closes files written in parts (`footer`). Call it before appending.
     ///
     /// ```js
@@ -378,7 +385,7 @@ impl Labeler {
     /// The file name for a key: `T10_S5_H30.parquet`.
     pub fn file_name(&self, key: &str) -> Result<String, JsValue> {
         let c = self.inner.config(key).map_err(js_err)?;
-        Ok(format!("{}.{}", c.key(), self.enc.format.extension()))
+        Ok(fxlabel::run::file_name(&c, &self.enc))
     }
 
     /// The whole file of one config.
@@ -439,17 +446,6 @@ impl Labeler {
             })
             .map_err(js_err)?;
         Ok(sum as f64)
-    }
-
-    /// Throws unless the file whose tail (at least `footerSize` bytes) is
-    /// given was made for `key` from this input with these settings; the
-    /// message names the differing setting.
-    pub fn check_file(&self, key: &str, tail: &[u8]) -> Result<(), JsValue> {
-        let c = self.inner.config(key).map_err(js_err)?;
-        let found = fxlabel::read_file_meta(tail).map_err(js_err)?;
-        found
-            .check(&fxlabel::encode::file_meta(&self.inner, &c))
-            .map_err(js_err)
     }
 }
 
@@ -524,18 +520,6 @@ impl Labeler {
             );
         }
         self.footer(&key, v)
-    }
-
-    /// Throws unless the file whose tail (at least `footerSize` bytes) is
-    /// given was made for `key` from this input with these settings; the
-    /// message names the differing setting.
-    #[wasm_bindgen(js_name = checkFile)]
-    pub fn js_check_file(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-        tail: &[u8],
-    ) -> Result<(), JsValue> {
-        self.check_file(&string_arg(&key, "key")?, tail)
     }
 }
 
@@ -627,6 +611,8 @@ pub fn parse_key(
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
+mod run;
 
 #[cfg(test)]
 mod tests;

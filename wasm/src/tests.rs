@@ -74,9 +74,67 @@ fn label_chunks_into_parquet_and_arrow() {
     assert_eq!(schema.fields().len(), 9);
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3000);
     let tail = &bytes[bytes.len() - footer_size(&bytes[bytes.len() - 10..]).unwrap()..];
-    labeler.check_file("T7.5_S5_H30", tail).unwrap();
-    let err = labeler.check_file("T5_S5_H30", tail).unwrap_err();
-    assert_eq!(prop(&err, "kind"), "mismatch");
+    // The run protocol, stepped as the JS host steps it: a folder holding
+    // this file skips its config and writes the other.
+    let folder = js_sys::JSON::parse(
+        r#"{"display": "mem", "id": "wasm-test", "owner": "1", "lock": "none"}"#,
+    )
+    .unwrap();
+    let run = labeler.run(folder, false).unwrap();
+    let mut plan = run.plan();
+    let op = |v: &JsValue| prop(v, "op").as_string().unwrap_or_default();
+    let name = |v: &JsValue| prop(v, "name").as_string().unwrap_or_default();
+    let step = plan.next(JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap();
+    assert_eq!(op(&step), "makeDir");
+    let step = plan.next(false.into(), JsValue::UNDEFINED).unwrap();
+    assert_eq!(op(&step), "list");
+    let names = js_sys::Array::of1(&"T7.5_S5_H30.parquet".into());
+    let step = plan.next(names.into(), JsValue::UNDEFINED).unwrap();
+    assert_eq!(
+        (op(&step), name(&step)),
+        ("readTail".into(), "T7.5_S5_H30.parquet".into())
+    );
+    let done = plan
+        .next(js_sys::Uint8Array::from(tail).into(), JsValue::UNDEFINED)
+        .unwrap();
+    let value = js_sys::Reflect::get(&done, &"value".into()).unwrap();
+    let keys = |k: &str| -> Vec<String> {
+        serde_wasm_bindgen::from_value(js_sys::Reflect::get(&value, &k.into()).unwrap()).unwrap()
+    };
+    assert_eq!(
+        (keys("skip"), keys("todo")),
+        (
+            vec!["T7.5_S5_H30".to_string()],
+            vec!["T5_S5_H30".to_string()]
+        )
+    );
+    // A store failure comes back as the core's error, naming what was done.
+    let mut commit = run.commit("T5_S5_H30".into()).unwrap();
+    let step = commit.next(JsValue::UNDEFINED, JsValue::UNDEFINED).unwrap();
+    assert_eq!(op(&step), "writeTemp");
+    let step = commit
+        .next(JsValue::UNDEFINED, js_sys::Error::new("disk full").into())
+        .unwrap();
+    assert_eq!(
+        (op(&step), name(&step)),
+        ("remove".into(), ".T5_S5_H30.parquet.tmp-1".into())
+    );
+    let err = commit
+        .next(JsValue::UNDEFINED, JsValue::UNDEFINED)
+        .unwrap_err();
+    assert_eq!(prop(&err, "kind"), "io");
+    let msg = prop(&err, "message").as_string().unwrap();
+    assert!(
+        msg.starts_with(
+            "cannot save T5_S5_H30: cannot write .T5_S5_H30.parquet.tmp-1 in mem: disk full"
+        ),
+        "{msg}"
+    );
+    let mut release = run.release();
+    let done = release
+        .next(JsValue::UNDEFINED, JsValue::UNDEFINED)
+        .unwrap();
+    assert_eq!(prop(&done, "done").as_bool(), Some(true));
     // Streamed in pieces, the file is the same bytes.
     let mut stream = labeler.stream("T7.5_S5_H30").unwrap();
     let mut joined = Vec::new();
