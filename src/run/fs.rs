@@ -237,6 +237,15 @@ pub struct Held<S: Store = FsStore> {
     plan: Plan,
 }
 
+impl<S: Store> std::fmt::Debug for Held<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held")
+            .field("folder", self.run.folder())
+            .field("plan", &self.plan)
+            .finish()
+    }
+}
+
 impl<S: Store> Held<S> {
     /// What the run found and will do.
     pub fn plan(&self) -> &Plan {
