@@ -213,15 +213,18 @@ async function main(argv) {
   await label(input, v);
 }
 
-// Errors from the wasm core carry `kind`; the exit code follows it.
-const BAD_REQUEST = new Set(["input", "param", "mismatch", "format"]);
-
+// Errors from the wasm core carry the exit code the core gives their kind
+// (the native CLI's: 2 for the request, 1 for I/O, the lock, encoding);
+// the host's own errors get the code of their kind from the core too.
 main(process.argv.slice(2)).then(
   () => (process.exitCode = 0),
-  (err) => {
+  async (err) => {
     const usage = err instanceof UsageError;
+    // A parameter is named as the user typed it: its flag.
+    const flag = err.kind === "param" && err.param ? (await import("./node.js")).flagOf(err.param) : undefined;
+    if (flag) err.message = err.message.replace(`'${err.param}'`, `'${flag}'`);
     // A newline first ends a progress line left open on a terminal.
     process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}fxlabel: error: ${err.message}${usage ? "\n(run fxlabel --help for usage)" : ""}\n`);
-    process.exitCode = usage || BAD_REQUEST.has(err.kind) ? 2 : 1;
+    process.exitCode = usage ? 2 : (err.exitCode ?? (await import("./node.js")).exitCodeOf(err.kind ?? "io"));
   },
 );

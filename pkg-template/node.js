@@ -298,3 +298,5 @@ export const toIpcStream = lazy(wasm.toIpcStream);
 export const parseKey = lazy(wasm.parseKey);
 export const version = lazy(wasm.version);
 export const lastPanic = lazy(wasm.lastPanic);
+export const exitCodeOf = lazy(wasm.exitCodeOf);
+export const flagOf = lazy(wasm.flagOf);

@@ -82,13 +82,17 @@ impl Error {
     /// file that is not what it claims), 1 for what failed around them
     /// (I/O, the lock, encoding).
     pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Input { .. }
-            | Error::Param { .. }
-            | Error::Mismatch { .. }
-            | Error::Format(_) => 2,
-            Error::Encoding(_) | Error::Busy(_) | Error::Io { .. } => 1,
-        }
+        exit_code_of(self.kind())
+    }
+}
+
+/// The exit code for an error of this [`Error::kind`] (hosts raise a few
+/// errors of their own, e.g. a JS value that is not candles, and give them
+/// the core's kinds).
+pub fn exit_code_of(kind: &str) -> u8 {
+    match kind {
+        "input" | "param" | "mismatch" | "format" => 2,
+        _ => 1,
     }
 }
 

@@ -34,6 +34,22 @@ pub enum Spelling {
     Snake,
     /// `targetPips`: JavaScript.
     Camel,
+    /// `--targets`: the command-line programs' flags (errors only: the
+    /// CLIs hand their options over in snake_case or camelCase).
+    Flag,
+}
+
+/// The command-line flag of an option (snake_case name), the same in both
+/// command-line programs: the name in kebab-case, but for four short ones.
+fn flag(name: &str) -> String {
+    let short = match name {
+        "target_pips" => "targets",
+        "stop_pips" => "stops",
+        "horizon_unit" => "unit",
+        "pip_value" => "pip",
+        other => return format!("--{}", other.replace('_', "-")),
+    };
+    format!("--{short}")
 }
 
 impl Spelling {
@@ -41,6 +57,7 @@ impl Spelling {
     pub fn spell(self, name: &str) -> String {
         match self {
             Spelling::Snake => name.to_string(),
+            Spelling::Flag => flag(name),
             Spelling::Camel => {
                 let mut out = String::with_capacity(name.len());
                 let mut upper = false;
@@ -61,9 +78,10 @@ impl Spelling {
 
     /// The core's (snake_case) name of an option spelled `name` here
     /// (a name with an underscore is not camelCase: it is unknown there).
-    fn core_name(self, name: &str) -> Option<String> {
+    pub fn core_name(self, name: &str) -> Option<String> {
         match self {
             Spelling::Snake => Some(name.to_string()),
+            Spelling::Flag => None,
             Spelling::Camel if name.contains('_') => None,
             Spelling::Camel => {
                 let mut out = String::with_capacity(name.len() + 4);

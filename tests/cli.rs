@@ -374,10 +374,13 @@ fn version_2_settings_label_resume_and_refuse_bad_spreads() {
         ),
         (
             &["--spread-pips", "1", "--spread-column", "spread"],
-            "invalid parameter 'spread_column'",
+            "invalid parameter '--spread-column'",
         ),
-        (&["--spread-pips", "-1"], "invalid parameter 'spread_pips'"),
-        (&["--entry", "open"], "invalid parameter 'entry'"),
+        (
+            &["--spread-pips", "-1"],
+            "invalid parameter '--spread-pips'",
+        ),
+        (&["--entry", "open"], "invalid parameter '--entry'"),
     ] {
         let mut a = vec![
             "label",

@@ -4,11 +4,9 @@
 //! parameters (nothing on disk is changed then).
 
 use clap::{Args, Parser, Subcommand};
+use fxlabel::options::{Options, Spelling};
 use fxlabel::run::fs::{self as store, Progress, Status};
-use fxlabel::{
-    CandlesBuilder, Compression, CsvReader, EncodeOptions, Entry, Error, Format, HorizonUnit,
-    Labeler, Params, Side, Tie, ValidParams,
-};
+use fxlabel::{CandlesBuilder, CsvReader, Error, Labeler, Params, ValidParams};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -147,39 +145,22 @@ fn synth(a: &SynthArgs) -> fxlabel::Result<()> {
     Ok(())
 }
 
-fn params(a: &LabelArgs) -> fxlabel::Result<(Params, EncodeOptions)> {
-    let sides = a
-        .sides
-        .iter()
-        .map(|s| s.parse::<Side>())
-        .collect::<fxlabel::Result<Vec<_>>>()?;
-    let p = Params {
-        target_pips: a.targets.clone(),
-        stop_pips: a.stops.clone(),
-        horizons: a.horizons.clone(),
-        horizon_unit: a.unit.parse::<HorizonUnit>()?,
-        pip_value: a.pip,
-        sides,
-        tie: a.tie.parse::<Tie>()?,
-        extras: a.extras,
-        spread_pips: a.spread_pips,
-        spread_column: a.spread_column.clone(),
-        entry: a.entry.parse::<Entry>()?,
-        weights: a.weights,
-    };
-    if a.row_group_size == 0 {
-        return Err(Error::Param {
-            name: "row_group_size".into(),
-            message: "must be at least 1".into(),
-        });
-    }
-    let e = EncodeOptions {
-        format: a.format.parse::<Format>()?,
-        compression: a.compression.parse::<Compression>()?,
-        row_group_size: a.row_group_size,
-        ..EncodeOptions::default()
-    };
-    Ok((p, e))
+/// The options of the flags, read by the core as every surface's are;
+/// errors name the flag (`--targets`). Numbers go in as clap parsed them
+/// (JSON has no NaN, which the core's validation must see and refuse).
+fn options(a: &LabelArgs) -> fxlabel::Result<Options> {
+    let v = serde_json::json!({
+        "horizons": a.horizons, "horizon_unit": a.unit, "sides": a.sides, "tie": a.tie,
+        "extras": a.extras, "spread_column": a.spread_column, "entry": a.entry,
+        "weights": a.weights, "format": a.format, "compression": a.compression,
+        "row_group_size": a.row_group_size, "time_column": a.time_column,
+    });
+    let mut o = Options::from_json(v, Spelling::Snake).map_err(|e| Spelling::Flag.error(e))?;
+    o.params.target_pips = a.targets.clone();
+    o.params.stop_pips = a.stops.clone();
+    o.params.pip_value = a.pip;
+    o.params.spread_pips = a.spread_pips;
+    Ok(o)
 }
 
 /// Reads a Parquet or CSV file (by extension, else by its magic bytes),
@@ -244,14 +225,15 @@ fn human_secs(s: f64) -> String {
 
 fn label(a: &LabelArgs) -> fxlabel::Result<()> {
     let t0 = Instant::now();
-    let (p, enc) = params(a)?;
-    let p = p.validate()?;
+    let o = options(a)?;
+    let p = o.validate(Spelling::Flag)?;
+    let enc = o.encode;
     let say = |m: String| {
         if !a.quiet {
             eprintln!("{m}");
         }
     };
-    let candles = read_input(&a.input, a.time_column.as_deref(), &p)?;
+    let candles = read_input(&a.input, o.time_column.as_deref(), &p)?;
     say(format!(
         "read {} candles from {} in {}",
         candles.len(),

@@ -132,10 +132,10 @@ test("bad input exits 2, names row and column, and leaves the folder exactly as 
   // Bad parameters: same rules.
   const p = runCli(["label", SAMPLE, "--out", out, "--targets=-5"]);
   assert.equal(p.code, 2);
-  assert.match(p.stderr, /invalid parameter 'targetPips'/);
+  assert.match(p.stderr, /invalid parameter '--targets'/);
   const s = runCli(["label", SAMPLE, "--out", out, "--sides", "up"]);
   assert.equal(s.code, 2);
-  assert.match(s.stderr, /invalid parameter 'sides': unknown value 'up'/);
+  assert.match(s.stderr, /invalid parameter '--sides': unknown value 'up'/);
   assert.deepEqual(snapshot(out), before);
 });
 
@@ -200,7 +200,7 @@ test("usage: --help, --version, and usage errors exit 2", () => {
     [["label", SAMPLE, "--bogus"], /Unknown option '--bogus'/],
     [["label", SAMPLE, "--targets", "5,x"], /--targets: 'x' is not a number/],
     [["label", "/nonexistent/candles.csv"], /cannot read \/nonexistent\/candles.csv/],
-    [["label", SAMPLE, "--compression", "brotli"], /invalid parameter 'compression'/],
+    [["label", SAMPLE, "--compression", "brotli"], /invalid parameter '--compression'/],
   ]) {
     const r = runCli(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);

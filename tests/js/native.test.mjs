@@ -3,7 +3,7 @@
 // file reads in pyarrow with the contract's schema, and Parquet input works.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { ROOT, SAMPLE, SAMPLE_ROWS, finalFiles, fx, nativeCli, runCli, tableColumns, tmpDir } from "./helpers.mjs";
@@ -99,5 +99,37 @@ test("Parquet candles (timestamp[us, UTC], written by pyarrow) label like the CS
     const store = fx.memoryStore();
     await fx.labelCandles(input, { ...grid, store });
     assert.ok(Buffer.from(store.files.get("T10_S5_H30.parquet")).equals(expected));
+  }
+});
+
+test("both CLIs: the same failures give the same exit code and the same message", async () => {
+  const native = nativeCli();
+  const dir = tmpDir("exit-codes");
+  const small = ["--targets", "5", "--stops", "5", "--horizons", "30", "-q"];
+  const notAFolder = path.join(dir, "file");
+  writeFileSync(notAFolder, "x");
+  const bad = path.join(dir, "bad.csv");
+  writeFileSync(bad, "timestamp,open,high,low,close\n1704067200000,1.1,1.0,1.1,1.1\n");
+  const locked = path.join(dir, "locked");
+  mkdirSync(locked);
+  writeFileSync(path.join(locked, ".fxlabel.lock"), `${process.pid}\n`); // this test runner: alive
+  const made = path.join(dir, "made");
+  assert.equal(runCli(["label", SAMPLE, "--out", made, ...small]).code, 0);
+  // Each failure: [args (after --out DIR), expected code, what the message says].
+  const cases = {
+    "a bad parameter": [[SAMPLE, "--out", path.join(dir, "p"), ...small, "--pip=-1"], 2, /invalid parameter '--pip': /],
+    "a bad option value": [[SAMPLE, "--out", path.join(dir, "q"), ...small, "--row-group-size", "0"], 2, /invalid parameter '--row-group-size': /],
+    "bad input": [[bad, "--out", path.join(dir, "i"), ...small], 2, /invalid input at row 0, column 'high'/],
+    "a mismatching file": [[SAMPLE, "--out", made, ...small, "--tie", "target"], 2, /existing file for T5_S5_H30 was made with other settings or data: tie differs/],
+    "a folder held by a live run": [[SAMPLE, "--out", locked, ...small], 1, new RegExp(`another fxlabel run \\(pid ${process.pid}\\) is writing to`)],
+    "an output path that is a file": [[SAMPLE, "--out", notAFolder, ...small], 1, /cannot create .*file/],
+  };
+  for (const [what, [args, code, says]] of Object.entries(cases)) {
+    const n = spawnSync(native, ["label", ...args], { encoding: "utf8" });
+    const j = runCli(["label", ...args]);
+    assert.equal(n.status, code, `native, ${what}: ${n.stderr}`);
+    assert.equal(j.code, code, `npm, ${what}: ${j.stderr}`);
+    assert.match(n.stderr, says, `native, ${what}`);
+    assert.match(j.stderr, says, `npm, ${what}`);
   }
 });

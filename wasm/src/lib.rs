@@ -65,10 +65,10 @@ fn js_err(e: fxlabel::Error) -> JsValue {
 }
 
 fn param_err(name: &str, msg: impl std::fmt::Display) -> JsValue {
-    let err = js_sys::Error::new(&format!("invalid parameter '{name}': {msg}"));
-    let _ = js_sys::Reflect::set(&err, &"kind".into(), &"param".into());
-    let _ = js_sys::Reflect::set(&err, &"param".into(), &name.into());
-    err.into()
+    js_err(fxlabel::Error::Param {
+        name: name.into(),
+        message: msg.to_string(),
+    })
 }
 
 /// A string argument, checked. wasm-bindgen's glue does not check the type
@@ -83,14 +83,51 @@ fn string_arg(v: &JsValue, name: &str) -> Result<String, JsValue> {
     })
 }
 
+/// A JS value as JSON for the core. A number JSON cannot hold (NaN,
+/// Infinity) becomes its JS spelling as a string, which the core refuses
+/// naming the option (serde would turn it into null: the default).
+fn json(v: &JsValue) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    if v.is_undefined() || v.is_null() {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(x) = v.as_f64() {
+        return Ok(serde_json::Number::from_f64(x).map_or_else(
+            || Value::String(format!("{x}").replace("inf", "Infinity")),
+            Value::Number,
+        ));
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(Value::String(s));
+    }
+    if js_sys::Array::is_array(v) || js_sys::ArrayBuffer::is_view(v) {
+        return js_sys::Array::from(v)
+            .iter()
+            .map(|x| json(&x))
+            .collect::<Result<_, _>>()
+            .map(Value::Array);
+    }
+    if v.is_object() && !v.is_function() {
+        let mut m = serde_json::Map::new();
+        for e in js_sys::Object::entries(v.unchecked_ref()).iter() {
+            let e = js_sys::Array::from(&e);
+            m.insert(e.get(0).as_string().unwrap_or_default(), json(&e.get(1))?);
+        }
+        return Ok(Value::Object(m));
+    }
+    Err(format!(
+        "{} is not an option value",
+        v.js_typeof().as_string().unwrap_or_default()
+    ))
+}
+
 /// The options object, read by the core (`fxlabel::options`): names in
 /// camelCase, unknown ones refused, the parameters validated.
 fn parse_options(v: JsValue) -> Result<(Options, ValidParams), JsValue> {
-    let value: serde_json::Value = if v.is_undefined() || v.is_null() {
-        serde_json::Value::Null
-    } else {
-        serde_wasm_bindgen::from_value(v).map_err(|e| param_err("options", e))?
-    };
+    let value = json(&v).map_err(|e| param_err("options", e))?;
     let o = Options::from_json(value, Spelling::Camel).map_err(js_err)?;
     let p = o.validate(Spelling::Camel).map_err(js_err)?;
     Ok((o, p))
@@ -604,6 +641,22 @@ pub fn parse_key(
 ) -> Result<JsValue, JsValue> {
     let c = Config::parse_key(&string_arg(&key, "key")?).map_err(js_err)?;
     serde_wasm_bindgen::to_value(&c).map_err(|e| param_err("key", e))
+}
+
+/// The command-line flag of a camelCase option (`targetPips` ->
+/// `--targets`), or `undefined` for a name that is not an option's.
+#[wasm_bindgen(js_name = flagOf)]
+pub fn flag_of(name: &str) -> Option<String> {
+    use fxlabel::options::Spelling;
+    Spelling::Camel
+        .core_name(name)
+        .map(|n| Spelling::Flag.spell(&n))
+}
+
+/// The command-line exit code for an error of this `kind`.
+#[wasm_bindgen(js_name = exitCodeOf)]
+pub fn exit_code_of(kind: &str) -> u8 {
+    fxlabel::error::exit_code_of(kind)
 }
 
 /// The fxlabel crate version.
