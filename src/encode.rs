@@ -1,5 +1,5 @@
 //! Encoding one config: Parquet files through the writer made for label
-//! files ([`crate::pqwrite`]), or Arrow IPC files from Arrow record batches
+//! files ([`crate::parquet`]), or Arrow IPC files from Arrow record batches
 //! with the contract's schema.
 //!
 //! Parquet is labeled and encoded one row group
@@ -27,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::grid::{Config, Format, Side};
 use crate::kernel::{Labeler, Outcome};
 use crate::meta::{FileMeta, FORMAT_VERSION};
-use crate::pqwrite as pq;
-pub use crate::pqwrite::Compression;
+use crate::parquet as pq;
+pub use crate::parquet::Compression;
 use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Int8Array, RecordBatch, TimestampMillisecondArray,
     UInt32Array,
@@ -77,54 +77,50 @@ impl Default for EncodeOptions {
     }
 }
 
-/// The output schema for `sides` (long before short), `extras` (MFE and
-/// MAE) and `weights` (uniqueness).
-pub fn label_schema(sides: &[Side], extras: bool, weights: bool) -> Schema {
-    let mut fields = vec![Field::new(
-        "timestamp",
-        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-        false,
-    )];
+/// The columns of a label file for `sides` (long before short), `extras`
+/// (MFE and MAE) and `weights` (uniqueness), each with what it holds: the
+/// one list both the Arrow schema and the Parquet writer are made from.
+pub(crate) fn label_columns(sides: &[Side], extras: bool, weights: bool) -> Vec<pq::Column> {
+    let col = |name: String, kind| pq::Column { name, kind };
+    let mut cols = vec![col("timestamp".into(), pq::Kind::Timestamp)];
     for side in [Side::Long, Side::Short] {
         if !sides.contains(&side) {
             continue;
         }
-        fields.push(Field::new(format!("{side}_label"), DataType::Int8, true));
-        fields.push(Field::new(
-            format!("{side}_exit_offset"),
-            DataType::UInt32,
-            true,
-        ));
-        fields.push(Field::new(
-            format!("{side}_return_pips"),
-            DataType::Float32,
-            true,
-        ));
-        fields.push(Field::new(
-            format!("{side}_ambiguous"),
-            DataType::Boolean,
-            true,
-        ));
+        cols.push(col(format!("{side}_label"), pq::Kind::Label));
+        cols.push(col(format!("{side}_exit_offset"), pq::Kind::ExitOffset));
+        cols.push(col(format!("{side}_return_pips"), pq::Kind::Return));
+        cols.push(col(format!("{side}_ambiguous"), pq::Kind::Ambiguous));
         if extras {
-            fields.push(Field::new(
-                format!("{side}_mfe_pips"),
-                DataType::Float32,
-                true,
-            ));
-            fields.push(Field::new(
-                format!("{side}_mae_pips"),
-                DataType::Float32,
-                true,
-            ));
+            cols.push(col(format!("{side}_mfe_pips"), pq::Kind::Extra));
+            cols.push(col(format!("{side}_mae_pips"), pq::Kind::Extra));
         }
         if weights {
-            fields.push(Field::new(
-                format!("{side}_uniqueness"),
-                DataType::Float32,
-                true,
-            ));
+            cols.push(col(format!("{side}_uniqueness"), pq::Kind::Extra));
         }
     }
+    cols
+}
+
+/// The output schema for `sides`, `extras` and `weights` (see
+/// [`label_columns`]): the timestamp is required, every other column is
+/// null where the outcome is unknown.
+pub fn label_schema(sides: &[Side], extras: bool, weights: bool) -> Schema {
+    let fields: Vec<Field> = label_columns(sides, extras, weights)
+        .into_iter()
+        .map(|c| {
+            let ty = match c.kind {
+                pq::Kind::Timestamp => {
+                    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+                }
+                pq::Kind::Label => DataType::Int8,
+                pq::Kind::ExitOffset => DataType::UInt32,
+                pq::Kind::Ambiguous => DataType::Boolean,
+                pq::Kind::Return | pq::Kind::Extra => DataType::Float32,
+            };
+            Field::new(c.name, ty, c.kind != pq::Kind::Timestamp)
+        })
+        .collect();
     Schema::new(fields)
 }
 
@@ -296,31 +292,6 @@ enum Sink<W: Write + Send> {
     Arrow(Box<arrow_ipc::writer::FileWriter<W>>),
 }
 
-/// The leaves of the output schema with what each holds.
-fn pq_columns(schema: &Schema) -> Vec<pq::Column> {
-    schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let name = f.name().clone();
-            let kind = if name == "timestamp" {
-                pq::Kind::Timestamp
-            } else if name.ends_with("_label") {
-                pq::Kind::Label
-            } else if name.ends_with("_exit_offset") {
-                pq::Kind::ExitOffset
-            } else if name.ends_with("_return_pips") {
-                pq::Kind::Return
-            } else if name.ends_with("_ambiguous") {
-                pq::Kind::Ambiguous
-            } else {
-                pq::Kind::Extra
-            };
-            pq::Column { name, kind }
-        })
-        .collect()
-}
-
 /// Encoded timestamp chunks, one per row group, shared by every config
 /// written from the same labeler with the same codec and row-group size
 /// (the column is the same in every file). Bounded: chunks are only kept
@@ -388,7 +359,7 @@ fn timestamp_chunk(
     Ok(chunk)
 }
 
-/// Parquet output: row groups encoded by [`crate::pqwrite`].
+/// Parquet output: row groups encoded by [`crate::parquet`].
 struct PqSink<W: Write + Send> {
     w: W,
     codec: pq::Codec,
@@ -441,8 +412,9 @@ pub fn file_footer(
         )));
     }
     let schema = schema_with_meta(labeler, config);
+    let p = labeler.params();
     pq::file_footer(
-        &pq_columns(&schema),
+        &label_columns(&p.sides, p.extras, p.weights),
         parts,
         &key_values(&schema),
         &created_by(),
@@ -469,7 +441,10 @@ impl<W: Write + Send> PqSink<W> {
             w,
             codec: pq::Codec::new(opts.compression)?,
             scratch: pq::Scratch::default(),
-            columns: pq_columns(schema),
+            columns: {
+                let p = labeler.params();
+                label_columns(&p.sides, p.extras, p.weights)
+            },
             part: pq::Part {
                 row_groups: Vec::new(),
                 len: if first { 4 } else { 0 },

@@ -31,10 +31,11 @@ pub mod kernel;
 pub mod meta;
 pub mod options;
 pub mod output;
-pub mod pqwrite;
+pub mod parquet;
 pub mod run;
 pub mod synth;
 
+pub use crate::parquet::Part;
 pub use candles::{Candles, CandlesBuilder, Fingerprint, Span};
 pub use encode::{
     config_batch, encode_config, file_footer, label_schema, write_config, Compression,
@@ -49,4 +50,3 @@ pub use output::{
     footer_size, label_counts, read_file_meta, read_label_file, read_metadata, to_ipc_stream,
     LabelCounts,
 };
-pub use pqwrite::Part;
