@@ -872,6 +872,28 @@ fn parse_time(s: &str) -> std::result::Result<i64, String> {
     })
 }
 
+/// Epoch milliseconds given as floating-point numbers (JavaScript's
+/// `Date.getTime()`, a Float64Array), floored to the millisecond; a value
+/// that is not finite or beyond ±9e15 (no date) is an input error naming
+/// its row (`first_row` is the row of `values[0]`).
+pub fn epoch_ms(values: &[f64], first_row: usize) -> Result<Vec<i64>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if x.is_finite() && x.abs() <= 9.0e15 {
+                Ok(x.floor() as i64)
+            } else {
+                Err(Error::input(
+                    Some(first_row + i),
+                    "timestamp",
+                    format!("{x} is not a valid epoch-millisecond time"),
+                ))
+            }
+        })
+        .collect()
+}
+
 /// Parses date-time text to epoch milliseconds (UTC unless an offset is
 /// given): `YYYY-MM-DD`, then optionally `T` or a space and
 /// `HH:MM[:SS[.fff]]`, then optionally `Z` or `±HH:MM`. The date may use

@@ -49,7 +49,7 @@ mod task;
 pub mod fs;
 
 pub use names::{is_temp, temp_name, temp_owner, LOCK_NAME};
-pub use protocol::{file_name, Folder, LockKind, Plan, Run};
+pub use protocol::{file_name, Folder, LockKind, Plan, PlanKeys, Run};
 pub use task::{host_failure, Next, Reply, ReplyKind, Step, Task};
 
 /// How a pool of `workers` splits `rows` candles written in row groups of

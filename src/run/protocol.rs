@@ -86,6 +86,18 @@ impl Plan {
     }
 }
 
+/// A [`Plan`] as hosts report it: config keys rather than indices.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanKeys {
+    /// Keys already saved, in grid order.
+    pub skip: Vec<String>,
+    /// Keys to write, in grid order.
+    pub todo: Vec<String>,
+    pub relabeled: Vec<String>,
+    pub stale_removed: usize,
+}
+
 /// One expected file: its config key, final name and metadata.
 #[derive(Debug, Clone)]
 struct Expect {
@@ -132,6 +144,22 @@ impl Run {
     /// The folder this run writes to.
     pub fn folder(&self) -> &Folder {
         &self.folder
+    }
+
+    /// `plan` in config keys.
+    pub fn keys(&self, plan: &Plan) -> PlanKeys {
+        let keys = |skip: bool| -> Vec<String> {
+            (0..self.len())
+                .filter(|&k| plan.skip.get(k) == Some(&skip))
+                .map(|k| self.key(k).to_string())
+                .collect()
+        };
+        PlanKeys {
+            skip: keys(true),
+            todo: keys(false),
+            relabeled: plan.relabeled.clone(),
+            stale_removed: plan.stale_removed,
+        }
     }
 
     /// Configs in the grid.

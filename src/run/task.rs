@@ -283,6 +283,21 @@ impl<T: 'static> Task<T> {
         }
     }
 
+    /// The same task, its result passed through `f` (hosts convert it).
+    pub fn map<U: 'static>(self, f: impl FnOnce(T) -> U + 'static) -> Task<U> {
+        let fut = self.fut;
+        Task {
+            io: self.io,
+            fut: Some(Box::pin(async move {
+                match fut {
+                    Some(fut) => fut.await.map(f),
+                    None => Err(Error::Format("the run step was already finished".into())),
+                }
+            })),
+            pending: self.pending,
+        }
+    }
+
     /// The step last asked for, not yet answered.
     pub fn pending(&self) -> Option<&Step> {
         self.pending.as_ref()

@@ -124,15 +124,6 @@ fn json(v: &JsValue) -> Result<serde_json::Value, String> {
     ))
 }
 
-/// The options object, read by the core (`fxlabel::options`): names in
-/// camelCase, unknown ones refused, the parameters validated.
-fn parse_options(v: JsValue) -> Result<(Options, ValidParams), JsValue> {
-    let value = json(&v).map_err(|e| param_err("options", e))?;
-    let o = Options::from_json(value, Spelling::Camel).map_err(js_err)?;
-    let p = o.validate(Spelling::Camel).map_err(js_err)?;
-    Ok((o, p))
-}
-
 /// Candles arriving in chunks (columns, Parquet files or CSV text) for
 /// one run's options.
 #[wasm_bindgen]
@@ -173,22 +164,12 @@ impl CandleInput {
     pub fn js_new(
         #[wasm_bindgen(unchecked_optional_param_type = "object | string")] options: JsValue,
     ) -> Result<CandleInput, JsValue> {
-        let options = match options.as_string() {
-            Some(tc) => {
-                let o = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&o, &"timeColumn".into(), &tc.into());
-                o.into()
-            }
-            None if options.is_undefined() || options.is_null() || options.is_object() => options,
-            None => {
-                let ty = options.js_typeof().as_string().unwrap_or_default();
-                return Err(param_err(
-                    "options",
-                    format!("expected an object, got {ty}"),
-                ));
-            }
+        let value = match options.as_string() {
+            Some(tc) => serde_json::json!({ "timeColumn": tc }),
+            None => json(&options).map_err(|e| param_err("options", e))?,
         };
-        let (o, p) = parse_options(options)?;
+        let o = Options::from_json(value, Spelling::Camel).map_err(js_err)?;
+        let p = o.validate(Spelling::Camel).map_err(js_err)?;
         Ok(CandleInput::new(o, p))
     }
 
@@ -227,19 +208,7 @@ impl CandleInput {
         let ts: Vec<i64> = if let Some(a) = timestamps.dyn_ref::<js_sys::BigInt64Array>() {
             a.to_vec()
         } else if let Some(a) = timestamps.dyn_ref::<js_sys::Float64Array>() {
-            let base = self.builder.len();
-            let mut v = Vec::with_capacity(a.length() as usize);
-            for (i, x) in a.to_vec().into_iter().enumerate() {
-                if !x.is_finite() || x.abs() > 9.0e15 {
-                    return Err(js_err(fxlabel::Error::Input {
-                        row: Some(base + i),
-                        column: "timestamp".into(),
-                        message: format!("{x} is not a valid epoch-millisecond time"),
-                    }));
-                }
-                v.push(x.floor() as i64);
-            }
-            v
+            fxlabel::input::epoch_ms(&a.to_vec(), self.builder.len()).map_err(js_err)?
         } else {
             return Err(param_err(
                 "timestamps",
@@ -379,6 +348,24 @@ pub struct Labeler {
     enc: EncodeOptions,
 }
 
+impl Labeler {
+    /// The config of a key (checked to be a string first, see `string_arg`).
+    fn config(&self, key: &JsValue) -> Result<Config, JsValue> {
+        self.inner.config(&string_arg(key, "key")?).map_err(js_err)
+    }
+
+    fn streaming(
+        &self,
+        writer: fxlabel::Result<fxlabel::ConfigWriter<Vec<u8>>>,
+    ) -> Result<ConfigStream, JsValue> {
+        Ok(ConfigStream {
+            labeler: Rc::clone(&self.inner),
+            writer: writer.map_err(js_err)?,
+            done: false,
+        })
+    }
+}
+
 #[wasm_bindgen]
 impl Labeler {
     /// Every config key of the grid, in order.
@@ -415,66 +402,88 @@ impl Labeler {
     pub fn extension(&self) -> String {
         self.enc.format.extension().to_string()
     }
-}
 
-/// Rust-side methods taking a key; JS calls the checked ones below.
-impl Labeler {
     /// The file name for a key: `T10_S5_H30.parquet`.
-    pub fn file_name(&self, key: &str) -> Result<String, JsValue> {
-        let c = self.inner.config(key).map_err(js_err)?;
-        Ok(fxlabel::run::file_name(&c, &self.enc))
+    #[wasm_bindgen(js_name = fileName)]
+    pub fn file_name(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<String, JsValue> {
+        Ok(fxlabel::run::file_name(&self.config(&key)?, &self.enc))
     }
 
     /// The whole file of one config.
-    pub fn label(&self, key: &str) -> Result<Vec<u8>, JsValue> {
-        let c = self.inner.config(key).map_err(js_err)?;
-        fxlabel::encode_config(&self.inner, &c, &self.enc).map_err(js_err)
+    pub fn label(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        fxlabel::encode_config(&self.inner, &self.config(&key)?, &self.enc).map_err(js_err)
     }
 
     /// One config's file in pieces, row group by row group, so that wasm
     /// memory never holds the whole file: call `next()` until it returns
     /// `undefined`, appending each piece to a temporary file.
-    pub fn stream(&self, key: &str) -> Result<ConfigStream, JsValue> {
-        let c = self.inner.config(key).map_err(js_err)?;
-        let writer =
-            fxlabel::ConfigWriter::new(&self.inner, &c, &self.enc, Vec::new()).map_err(js_err)?;
-        Ok(ConfigStream {
-            labeler: Rc::clone(&self.inner),
-            writer,
-            done: false,
-        })
+    pub fn stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<ConfigStream, JsValue> {
+        let c = self.config(&key)?;
+        self.streaming(fxlabel::ConfigWriter::new(
+            &self.inner,
+            &c,
+            &self.enc,
+            Vec::new(),
+        ))
     }
 
     /// The part of one config's file for this labeler's `keep` rows, in
     /// pieces like `stream`; once `next()` returns `undefined`, `part()`
     /// describes it for `footer`.
-    pub fn stream_part(&self, key: &str) -> Result<ConfigStream, JsValue> {
-        let c = self.inner.config(key).map_err(js_err)?;
-        let writer = fxlabel::ConfigWriter::new_part(&self.inner, &c, &self.enc, Vec::new())
-            .map_err(js_err)?;
-        Ok(ConfigStream {
-            labeler: Rc::clone(&self.inner),
-            writer,
-            done: false,
-        })
+    #[wasm_bindgen(js_name = streamPart)]
+    pub fn stream_part(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<ConfigStream, JsValue> {
+        let c = self.config(&key)?;
+        self.streaming(fxlabel::ConfigWriter::new_part(
+            &self.inner,
+            &c,
+            &self.enc,
+            Vec::new(),
+        ))
     }
 
-    /// The footer closing `key`'s file made of `parts` (from
-    /// `ConfigStream.part()`, in row order).
-    pub fn footer(&self, key: &str, parts: Vec<js_sys::Uint8Array>) -> Result<Vec<u8>, JsValue> {
-        let c = self.inner.config(key).map_err(js_err)?;
-        let parts = parts
+    /// The footer closing `key`'s file made of `parts` (each from
+    /// `ConfigStream.part()`, in row order): append it after the parts.
+    pub fn footer(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array[]")] parts: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        let c = self.config(&key)?;
+        let bad = || param_err("parts", "expected an array of Uint8Array");
+        if !js_sys::Array::is_array(&parts) {
+            return Err(bad());
+        }
+        let parts = js_sys::Array::from(&parts)
             .iter()
-            .map(|p| fxlabel::Part::from_bytes(&p.to_vec()))
-            .collect::<fxlabel::Result<Vec<_>>>()
-            .map_err(js_err)?;
+            .map(|p| {
+                p.dyn_into::<js_sys::Uint8Array>()
+                    .map_err(|_| bad())
+                    .and_then(|p| fxlabel::Part::from_bytes(&p.to_vec()).map_err(js_err))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         fxlabel::file_footer(&self.inner, &c, &self.enc, &parts).map_err(js_err)
     }
 
     /// Benchmarks only: the labeling pass of one config without encoding
     /// (returns a checksum so the work cannot be skipped).
-    pub fn bench_label_pass(&self, key: &str) -> Result<f64, JsValue> {
-        let c = self.inner.config(key).map_err(js_err)?;
+    #[wasm_bindgen(js_name = benchLabelPass)]
+    pub fn bench_label_pass(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<f64, JsValue> {
+        let c = self.config(&key)?;
         let mut sum = 0u64;
         self.inner
             .for_each_row(&c, 0..self.inner.rows(), |_, l, s| {
@@ -483,80 +492,6 @@ impl Labeler {
             })
             .map_err(js_err)?;
         Ok(sum as f64)
-    }
-}
-
-/// The JS methods taking a key: the key is checked to be a string first.
-#[wasm_bindgen]
-impl Labeler {
-    /// The file name for a key: `T10_S5_H30.parquet`.
-    #[wasm_bindgen(js_name = fileName)]
-    pub fn js_file_name(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-    ) -> Result<String, JsValue> {
-        self.file_name(&string_arg(&key, "key")?)
-    }
-
-    /// The whole file of one config.
-    #[wasm_bindgen(js_name = label)]
-    pub fn js_label(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-    ) -> Result<Vec<u8>, JsValue> {
-        self.label(&string_arg(&key, "key")?)
-    }
-
-    /// One config's file in pieces, row group by row group, so that wasm
-    /// memory never holds the whole file: call `next()` until it returns
-    /// `undefined`, appending each piece to a temporary file.
-    #[wasm_bindgen(js_name = stream)]
-    pub fn js_stream(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-    ) -> Result<ConfigStream, JsValue> {
-        self.stream(&string_arg(&key, "key")?)
-    }
-
-    /// Benchmarks only: the labeling pass of one config without encoding.
-    #[wasm_bindgen(js_name = benchLabelPass)]
-    pub fn js_bench_label_pass(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-    ) -> Result<f64, JsValue> {
-        self.bench_label_pass(&string_arg(&key, "key")?)
-    }
-
-    /// The part of one config's file for this labeler's `keep` rows
-    /// (see `stream`; `part()` once done).
-    #[wasm_bindgen(js_name = streamPart)]
-    pub fn js_stream_part(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-    ) -> Result<ConfigStream, JsValue> {
-        self.stream_part(&string_arg(&key, "key")?)
-    }
-
-    /// The footer closing `key`'s file made of `parts` (each from
-    /// `ConfigStream.part()`, in row order): append it after the parts.
-    #[wasm_bindgen(js_name = footer)]
-    pub fn js_footer(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array[]")] parts: JsValue,
-    ) -> Result<Vec<u8>, JsValue> {
-        let key = string_arg(&key, "key")?;
-        if !js_sys::Array::is_array(&parts) {
-            return Err(param_err("parts", "expected an array of Uint8Array"));
-        }
-        let mut v = Vec::new();
-        for p in js_sys::Array::from(&parts).iter() {
-            v.push(
-                p.dyn_into::<js_sys::Uint8Array>()
-                    .map_err(|_| param_err("parts", "expected an array of Uint8Array"))?,
-            );
-        }
-        self.footer(&key, v)
     }
 }
 

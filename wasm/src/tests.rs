@@ -66,10 +66,10 @@ fn label_chunks_into_parquet_and_arrow() {
         vec!["T5_S5_H30".to_string(), "T7.5_S5_H30".to_string()]
     );
     assert_eq!(
-        labeler.file_name("T7.5_S5_H30").unwrap(),
+        labeler.file_name("T7.5_S5_H30".into()).unwrap(),
         "T7.5_S5_H30.parquet"
     );
-    let bytes = labeler.label("T7.5_S5_H30").unwrap();
+    let bytes = labeler.label("T7.5_S5_H30".into()).unwrap();
     let (schema, batches) = fxlabel::read_label_file(&bytes).unwrap();
     assert_eq!(schema.fields().len(), 9);
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3000);
@@ -136,7 +136,7 @@ fn label_chunks_into_parquet_and_arrow() {
         .unwrap();
     assert_eq!(prop(&done, "done").as_bool(), Some(true));
     // Streamed in pieces, the file is the same bytes.
-    let mut stream = labeler.stream("T7.5_S5_H30").unwrap();
+    let mut stream = labeler.stream("T7.5_S5_H30".into()).unwrap();
     let mut joined = Vec::new();
     while let Some(piece) = stream.next().unwrap() {
         joined.extend(piece);
@@ -162,7 +162,7 @@ fn label_chunks_into_parquet_and_arrow() {
         )
         .unwrap();
     let labeler2 = input.finish().unwrap();
-    let arrow = labeler2.label("T7.5_S5_H30").unwrap();
+    let arrow = labeler2.label("T7.5_S5_H30".into()).unwrap();
     assert_eq!(&arrow[..6], b"ARROW1");
     let (_, b2) = fxlabel::read_label_file(&arrow).unwrap();
     assert_eq!(b2.iter().map(|b| b.num_rows()).sum::<usize>(), 3000);
@@ -243,8 +243,8 @@ fn errors_name_row_column_and_parameter() {
         .unwrap();
     let labeler = input.finish().unwrap();
     for key in ["../T5_S5_H1", "T5_S5_H1/../../x", "T5.0_S5_H1", "T11_S5_H1"] {
-        assert!(labeler.label(key).is_err(), "{key}");
-        assert!(labeler.file_name(key).is_err(), "{key}");
+        assert!(labeler.label(key.into()).is_err(), "{key}");
+        assert!(labeler.file_name(key.into()).is_err(), "{key}");
     }
     assert!(footer_size(b"not a file").is_err());
     assert!(to_ipc_stream(b"PAR1garbagePAR1").is_err());
@@ -273,7 +273,7 @@ fn version_2_settings_and_a_spread_column() {
     inp.append_columns(ts.into(), &o, &h, &l, &c, Some(spread.clone()))
         .unwrap();
     let labeler = inp.finish().unwrap();
-    let bytes = labeler.label("T5_S10_H30").unwrap();
+    let bytes = labeler.label("T5_S10_H30".into()).unwrap();
     let (schema, _) = fxlabel::read_label_file(&bytes).unwrap();
     assert_eq!(schema.field(7).name(), "long_uniqueness");
     // The same bytes as the core over the same settings.
