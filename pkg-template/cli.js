@@ -3,9 +3,9 @@
 // the native CLI (src/bin/fxlabel.rs).
 // Exit codes: 0 done, 1 a labeling or I/O error, 2 bad usage, input,
 // parameters or a mismatching existing file (nothing on disk is changed then).
-import { createReadStream, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
 const HELP = `fxlabel: triple-barrier labels for 1-minute FX candles, one file per (target, stop, horizon) config
@@ -133,20 +133,6 @@ function progressBar(stream) {
   };
 }
 
-// Parquet by extension, else by its magic bytes (as the native CLI does).
-async function isParquetFile(file) {
-  const lower = file.toLowerCase();
-  if (lower.endsWith(".parquet") || lower.endsWith(".pq")) return true;
-  if (lower.endsWith(".csv")) return false;
-  const fh = await open(file, "r");
-  try {
-    const { buffer, bytesRead } = await fh.read(Buffer.alloc(4), 0, 4, 0);
-    return bytesRead === 4 && buffer.toString("latin1") === "PAR1";
-  } finally {
-    await fh.close();
-  }
-}
-
 async function label(input, v) {
   const t0 = Date.now();
   const say = v.quiet ? () => {} : (m) => process.stderr.write(`${m}\n`);
@@ -176,14 +162,10 @@ async function label(input, v) {
   let candles;
   try {
     if (!(await stat(input)).isFile()) throw new Error("not a file");
-    // CSV is streamed from disk in 1 MiB chunks; Parquet is read by row
-    // group, footer first (the host opens a `{path}` input), never whole.
-    candles = (await isParquetFile(input)) ? { path: input } : createReadStream(input, { highWaterMark: 1 << 20 });
-    // With worker threads, each worker reads the file itself.
-    if (options.workers > 1) {
-      candles.destroy?.();
-      candles = { path: input };
-    }
+    // The host opens a `{path}` input: CSV streamed in 1 MiB chunks,
+    // Parquet read by row group, footer first; worker threads read the
+    // file themselves.
+    candles = { path: input };
   } catch (err) {
     throw new UsageError(`cannot read ${input}: ${err.message}`);
   }

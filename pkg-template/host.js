@@ -27,10 +27,7 @@ function hostError(message, kind, extra = {}) {
   return Object.assign(new Error(message), { kind }, extra);
 }
 
-const PARQUET_MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
-function isParquet(bytes) {
-  return bytes.length >= 4 && PARQUET_MAGIC.every((b, i) => bytes[i] === b);
-}
+const PARQUET_MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1", the footer's end
 
 function toBytes(chunk) {
   if (typeof chunk === "string") return new TextEncoder().encode(chunk);
@@ -128,6 +125,9 @@ export function createHost(wasm, defaultStore, platform = {}) {
     }
   }
 
+  // Parquet or CSV, as the core tells from the name (if any) and first bytes.
+  const isParquet = (bytes, name) => call(() => wasm.isParquet(bytes.subarray(0, 4), name));
+
   // A Parquet file read by row group: its last 8 bytes, then its footer,
   // then each row group's byte range, in order; neither JS nor wasm memory
   // holds the whole file. `file` is {size, read(offset, length) ->
@@ -176,7 +176,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
       // A File/Blob (browser): Parquet by row group through Blob.slice,
       // CSV streamed.
       const head = new Uint8Array(await candles.slice(0, 4).arrayBuffer());
-      if (isParquet(head)) {
+      if (isParquet(head, candles.name)) {
         return appendParquetFile(input, {
           size: candles.size,
           read: async (offset, length) => new Uint8Array(await candles.slice(offset, offset + length).arrayBuffer()),

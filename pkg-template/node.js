@@ -156,7 +156,8 @@ export function openPath(p) {
   } finally {
     fsSync.closeSync(fd);
   }
-  return head.toString("latin1") === "PAR1" ? { parquetFile: parquetFile(p, size) } : createReadStream(p, { highWaterMark: 1 << 20 });
+  ensure();
+  return wasm.isParquet(head, String(p)) ? { parquetFile: parquetFile(p, size) } : createReadStream(p, { highWaterMark: 1 << 20 });
 }
 
 // Random access to a file by offset and length (sync reads of an fd).
@@ -208,8 +209,6 @@ export async function tableFromLabelFile(bytes) {
   return host.tableFromLabelFile(bytes);
 }
 
-const FILE_RE = /^(T[0-9.]+_S[0-9.]+_H[0-9]+)\.(parquet|arrow)$/;
-
 /**
  * The label files in `dir`, in grid order (target, stop, horizon), as
  * `{key, name, path, bytes}`. Temporary and foreign files are left out.
@@ -224,21 +223,11 @@ export async function listLabelResults({ dir = DEFAULT_DIR } = {}) {
     throw new Error(`cannot list ${dir}: ${err.message}`, { cause: err });
   }
   ensure();
-  for (const name of names) {
-    // Final names only: temporary ones start with a dot.
-    const m = FILE_RE.exec(name);
-    if (!m) continue;
-    let config;
-    try {
-      config = wasm.parseKey(m[1]); // only canonical keys are label files
-    } catch {
-      continue;
-    }
+  for (const [name, key] of wasm.labelFiles(names)) {
     const { size } = await fs.stat(path.join(dir, name));
-    out.push({ key: m[1], name, path: path.join(dir, name), bytes: size, config });
+    out.push({ key, name, path: path.join(dir, name), bytes: size });
   }
-  const order = (a, b) => a.config.target_pips - b.config.target_pips || a.config.stop_pips - b.config.stop_pips || a.config.horizon - b.config.horizon || a.name.localeCompare(b.name);
-  return out.sort(order).map(({ config, ...rest }) => rest);
+  return out;
 }
 
 /**
@@ -248,11 +237,10 @@ export async function listLabelResults({ dir = DEFAULT_DIR } = {}) {
  * then the Table (about 8 + 10 bytes per row and side).
  */
 export async function loadLabelResults(key, { dir = DEFAULT_DIR } = {}) {
-  const m = FILE_RE.exec(key);
-  const base = m ? m[1] : key;
-  ensure();
-  host.call(() => wasm.parseKey(base)); // refuses anything but a key: no path tricks
-  const names = m ? [key] : [`${base}.parquet`, `${base}.arrow`];
+  // A label file's name, or a key (anything else is refused: no path tricks).
+  const [file] = host.call(() => wasm.labelFiles([String(key)]));
+  const base = file ? file[1] : key;
+  const names = file ? [file[0]] : host.call(() => wasm.labelFileNames(key));
   for (const name of names) {
     let bytes;
     try {

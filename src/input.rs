@@ -872,6 +872,20 @@ fn parse_time(s: &str) -> std::result::Result<i64, String> {
     })
 }
 
+/// Whether an input is Parquet rather than CSV: by its file name's
+/// extension when it has one (`.parquet`, `.pq`; `.csv`), else by its
+/// first bytes (`PAR1`). Every host decides it here.
+pub fn is_parquet(name: Option<&str>, head: &[u8]) -> bool {
+    let ext = name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("parquet" | "pq") => true,
+        Some("csv") => false,
+        _ => head.starts_with(b"PAR1"),
+    }
+}
+
 /// Epoch milliseconds given as floating-point numbers (JavaScript's
 /// `Date.getTime()`, a Float64Array), floored to the millisecond; a value
 /// that is not finite or beyond ±9e15 (no date) is an input error naming

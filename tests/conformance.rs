@@ -101,7 +101,7 @@ fn the_native_store_meets_every_case() {
     let (other, _) = labeler(&spec["options"], Some(Tie::Target));
     let mut digests = BTreeMap::new();
     for c in l.configs() {
-        let name = fxlabel::run::file_name(c, &o);
+        let name = fxlabel::run::file_name(c, o.format);
         digests.insert(name, sha(&bytes_of(&l, &o, &c.key())));
     }
     if std::env::var_os("FXLABEL_UPDATE_CONFORMANCE").is_some() {

@@ -174,14 +174,9 @@ fn read_input(
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut b = CandlesBuilder::new();
     b.expect(params.needs());
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
     let mut head = [0u8; 4];
     let n = f.read(&mut head).map_err(io)?;
-    if ext == "parquet" || ext == "pq" || (ext != "csv" && &head[..n] == b"PAR1") {
+    if fxlabel::input::is_parquet(path.to_str(), &head[..n]) {
         let bytes = std::fs::read(path).map_err(io)?;
         fxlabel::read_parquet(bytes.into(), time_column, &mut b)?;
     } else {

@@ -48,8 +48,8 @@ mod task;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fs;
 
-pub use names::{is_temp, temp_name, temp_owner, LOCK_NAME};
-pub use protocol::{file_name, Folder, LockKind, Plan, PlanKeys, Run};
+pub use names::{file_name, file_names, is_temp, label_files, temp_name, temp_owner, LOCK_NAME};
+pub use protocol::{Folder, LockKind, Plan, PlanKeys, Run};
 pub use task::{host_failure, Next, Reply, ReplyKind, Step, Task};
 
 /// How a pool of `workers` splits `rows` candles written in row groups of

@@ -24,6 +24,46 @@ pub fn temp_owner(name: &str) -> Option<&str> {
     (!owner.is_empty()).then_some(owner)
 }
 
+/// The final file name of a config in a format: `T10_S5_H30.parquet`.
+pub fn file_name(config: &crate::Config, format: crate::Format) -> String {
+    format!("{}.{}", config.key(), format.extension())
+}
+
+/// The names a config's file may have, one per format (Parquet first):
+/// where to look for a key's results.
+pub fn file_names(key: &str) -> crate::Result<Vec<String>> {
+    let c = crate::Config::parse_key(key)?;
+    Ok([crate::Format::Parquet, crate::Format::Arrow]
+        .map(|f| file_name(&c, f))
+        .to_vec())
+}
+
+/// The label files among `names` (a folder's listing): final names of a
+/// canonical config key and a label format (`T10_S5_H30.parquet`), as
+/// `(name, key)` in grid order (target, stop, horizon).
+pub fn label_files(names: &[String]) -> Vec<(String, String)> {
+    let mut found: Vec<(crate::Config, &String)> = names
+        .iter()
+        .filter_map(|n| {
+            let (stem, ext) = n.rsplit_once('.')?;
+            let ok = ext == crate::Format::Parquet.extension()
+                || ext == crate::Format::Arrow.extension();
+            let c = crate::Config::parse_key(stem).ok().filter(|_| ok)?;
+            Some((c, n))
+        })
+        .collect();
+    found.sort_by(|(a, n), (b, m)| {
+        (a.target_pips, a.stop_pips, a.horizon)
+            .partial_cmp(&(b.target_pips, b.stop_pips, b.horizon))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| n.cmp(m))
+    });
+    found
+        .into_iter()
+        .map(|(c, n)| (n.clone(), c.key()))
+        .collect()
+}
+
 /// What a lock file holds: its owner's mark and a newline.
 pub(crate) fn lock_text(owner: &str) -> String {
     format!("{owner}\n")
@@ -65,5 +105,25 @@ mod tests {
         );
         assert!(is_temp(&via) && is_temp(&aside));
         assert_eq!(lock_owner(&lock_text("9")), Some("9"));
+    }
+
+    #[test]
+    fn label_files_in_grid_order() {
+        let names: Vec<String> = [
+            "T10_S5_H30.parquet",
+            "T5_S5_H60.arrow",
+            ".T5_S5_H30.parquet.tmp-1",
+            "T5_S5_H30.parquet",
+            "T05_S5_H30.parquet",
+            "notes.txt",
+            "T5_S5_H30.csv",
+        ]
+        .map(String::from)
+        .to_vec();
+        let got: Vec<_> = label_files(&names).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            got,
+            ["T5_S5_H30.parquet", "T5_S5_H60.arrow", "T10_S5_H30.parquet"]
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! release the folder. Written once, as sequential code over [`Step`]s
 //! that every store (native, Node, OPFS, memory) performs.
 
-use super::names::{is_temp, lock_owner, lock_temps, lock_text, temp_name, temp_owner, LOCK_NAME};
+use super::names::{
+    file_name, is_temp, lock_owner, lock_temps, lock_text, temp_name, temp_owner, LOCK_NAME,
+};
 use super::task::{bytes, names, size, text, Io, Step, Task};
 use crate::encode::{file_meta, EncodeOptions};
 use crate::error::{Error, Result};
@@ -115,11 +117,6 @@ pub struct Run {
     overwrite: bool,
 }
 
-/// The final file name of a config.
-pub fn file_name(config: &crate::Config, opts: &EncodeOptions) -> String {
-    format!("{}.{}", config.key(), opts.format.extension())
-}
-
 impl Run {
     /// The run of `labeler`'s grid, written with `opts`, into `folder`;
     /// `overwrite` relabels files made with other settings or data
@@ -130,7 +127,7 @@ impl Run {
             .iter()
             .map(|c| Expect {
                 key: c.key(),
-                name: file_name(c, opts),
+                name: file_name(c, opts.format),
                 meta: file_meta(labeler, c),
             })
             .collect();

@@ -409,7 +409,10 @@ impl Labeler {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
     ) -> Result<String, JsValue> {
-        Ok(fxlabel::run::file_name(&self.config(&key)?, &self.enc))
+        Ok(fxlabel::run::file_name(
+            &self.config(&key)?,
+            self.enc.format,
+        ))
     }
 
     /// The whole file of one config.
@@ -586,6 +589,29 @@ pub fn flag_of(name: &str) -> Option<String> {
     Spelling::Camel
         .core_name(name)
         .map(|n| Spelling::Flag.spell(&n))
+}
+
+/// Whether an input is Parquet rather than CSV, from its file name (if
+/// any) and its first bytes.
+#[wasm_bindgen(js_name = isParquet)]
+pub fn is_parquet(head: &[u8], name: Option<String>) -> bool {
+    fxlabel::input::is_parquet(name.as_deref(), head)
+}
+
+/// The label files among a folder's `names`, in grid order, as
+/// `[name, key]` pairs.
+#[wasm_bindgen(js_name = labelFiles, unchecked_return_type = "Array<[string, string]>")]
+pub fn label_files(names: Vec<String>) -> JsValue {
+    serde_wasm_bindgen::to_value(&fxlabel::run::label_files(&names)).unwrap_or(JsValue::NULL)
+}
+
+/// The names a key's file may have, one per format (Parquet first);
+/// throws unless `key` is a canonical config key.
+#[wasm_bindgen(js_name = labelFileNames)]
+pub fn label_file_names(
+    #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+) -> Result<Vec<String>, JsValue> {
+    fxlabel::run::file_names(&string_arg(&key, "key")?).map_err(js_err)
 }
 
 /// The command-line exit code for an error of this `kind`.
