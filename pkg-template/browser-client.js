@@ -21,7 +21,7 @@ export { opfsStore };
 export function createLabelWorker({ url = new URL("./worker.js", import.meta.url) } = {}) {
   const worker = new Worker(url, { type: "module" });
   let job = null; // {resolve, reject, callbacks} of the run in flight
-  const ipcWaiters = new Map();
+  const waiters = new Map();
   let nextId = 1;
   let readyResolve, readyReject;
   const ready = new Promise((ok, fail) => ((readyResolve = ok), (readyReject = fail)));
@@ -51,9 +51,14 @@ export function createLabelWorker({ url = new URL("./worker.js", import.meta.url
         return j.reject(err);
       }
       case "ipc": {
-        const w = ipcWaiters.get(m.id);
-        ipcWaiters.delete(m.id);
+        const w = waiters.get(m.id);
+        waiters.delete(m.id);
         return m.error ? w?.reject(new Error(m.error)) : w?.resolve(m.bytes);
+      }
+      case "answer": {
+        const w = waiters.get(m.id);
+        waiters.delete(m.id);
+        return m.error ? w?.reject(errorFromData(m.error)) : w?.resolve(m.value);
       }
     }
   };
@@ -65,6 +70,15 @@ export function createLabelWorker({ url = new URL("./worker.js", import.meta.url
     job = null;
   };
   ready.catch(() => {}); // reported through run() as well
+
+  // A question to the core in the worker, answered by message.
+  function ask(question, arg) {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      waiters.set(id, { resolve, reject });
+      worker.postMessage({ type: "ask", id, question, arg });
+    });
+  }
 
   return {
     worker,
@@ -95,10 +109,14 @@ export function createLabelWorker({ url = new URL("./worker.js", import.meta.url
     ipcBytes(name, { dir = "labels" } = {}) {
       const id = nextId++;
       return new Promise((resolve, reject) => {
-        ipcWaiters.set(id, { resolve, reject });
+        waiters.set(id, { resolve, reject });
         worker.postMessage({ type: "ipc", id, name, dir });
       });
     },
+    /** The config keys of the grid `options` give, in grid order, as the core makes them. */
+    keys: (options) => ask("keys", options),
+    /** The label files among `names`, in grid order: `{name, key, config}` each. */
+    labelFiles: (names) => ask("files", names),
     /** Stops the worker at once (a run in flight leaves at most a temporary file). */
     terminate() {
       worker.terminate();

@@ -285,16 +285,27 @@ export function createHost(wasm, defaultStore, platform = {}) {
     }
   }
 
-  /**
-   * Labels candles over a grid of configs; see index.d.ts for the options.
-   */
-  async function labelCandles(candles, options = {}) {
-    const t0 = Date.now();
+  // The user's options split into the host's and the core's.
+  function splitOptions(options) {
     const wasmOptions = {};
     const host = {};
     for (const [k, v] of Object.entries(options ?? {})) {
       if (v !== undefined) (HOST_OPTIONS.has(k) ? host : wasmOptions)[k] = v;
     }
+    return { wasmOptions, host };
+  }
+
+  /** The config keys of the grid `options` give, in grid order (throws on bad options). */
+  function configKeys(options) {
+    return call(() => wasm.configKeys(splitOptions(options).wasmOptions));
+  }
+
+  /**
+   * Labels candles over a grid of configs; see index.d.ts for the options.
+   */
+  async function labelCandles(candles, options = {}) {
+    const t0 = Date.now();
+    const { wasmOptions, host } = splitOptions(options);
     for (const cb of ["onProgress", "onLog"]) {
       if (host[cb] != null && typeof host[cb] !== "function") throw hostError(`invalid parameter '${cb}': expected a function`, "param", { param: cb });
     }
@@ -462,7 +473,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
     return call(() => input.finish());
   }
 
-  return { labelCandles, tableFromLabelFile, call, openLabeler, drive, commit };
+  return { labelCandles, configKeys, tableFromLabelFile, call, openLabeler, drive, commit };
 }
 
 let memoryStores = 0;

@@ -10,14 +10,17 @@
 //       options (grid, pipValue, sides, tie, overwrite, timeColumn, ...).
 //   {type: "cancel"}   stop after the config in flight; finished files stay
 //   {type: "ipc", id, name, dir?}   a label file of OPFS as Arrow IPC stream bytes
+//   {type: "ask", id, question, arg} the core's answer: question "keys" (arg:
+//                                   options) or "files" (arg: names in a folder)
 // Messages to the page:
 //   {type: "ready", version, memoryBytes}
 //   {type: "reading", loaded, size}        input bytes read so far
 //   {type: "log", message}                 e.g. "found 4/6 already saved, resuming"
 //   {type: "progress", done, total, key, skipped, elapsedMs, bytes, memoryBytes}
 //   {type: "done", summary, memoryBytes}   summary.cancelled is true after a cancel
-//   {type: "error", message, kind, row, column, param, key, quota}
+//   {type: "error", message, kind, row, column, param, key, quota, inputFormat}
 //   {type: "ipc", id, bytes} / {type: "ipc", id, error}
+//   {type: "answer", id, value} / {type: "answer", id, error}
 import init, * as wasm from "./fxlabel.js";
 import { createHost } from "./host.js";
 import { opfsStore } from "./opfs-store.js";
@@ -35,9 +38,11 @@ const host = createHost(wasm, () => opfsStore("labels"), { runPool: runWebPool }
 let running = null; // the AbortController of the run in flight
 
 const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
-const errorMessage = (err) => ({ type: "error", ...errorToData(err, undefined) });
+// `inputFormat` ("csv" or "parquet", when known) lets a page turn an input
+// error's row into a line of the file.
+const errorMessage = (err, inputFormat) => ({ type: "error", ...errorToData(err, undefined), inputFormat });
+let inputFormat; // of the run in flight
 
-const PARQUET_MAGIC = "PAR1";
 const READ_REPORT_BYTES = 8 << 20; // a "reading" message every 8 MiB
 
 // The input as labelCandles takes it. A CSV Blob is streamed (its chunks
@@ -50,9 +55,14 @@ async function inputOf(input, signal) {
     if (!res.ok) throw new Error(`cannot fetch ${input.url}: HTTP ${res.status}`);
     input = await res.blob();
   }
-  if (!(input instanceof Blob)) return input;
-  const head = await input.slice(0, 4).text();
-  if (head === PARQUET_MAGIC) return input;
+  // Parquet or CSV, as the core tells from the name and first bytes.
+  const bytes =
+    input instanceof Blob ? new Uint8Array(await input.slice(0, 4).arrayBuffer())
+    : ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, Math.min(4, input.byteLength))
+    : input instanceof ArrayBuffer ? new Uint8Array(input, 0, Math.min(4, input.byteLength))
+    : null; // text: CSV
+  inputFormat = bytes && host.call(() => wasm.isParquet(bytes, input.name)) ? "parquet" : "csv";
+  if (!(input instanceof Blob) || inputFormat === "parquet") return input;
   return (async function* () {
     const reader = input.stream().getReader();
     let loaded = 0;
@@ -101,9 +111,27 @@ async function run({ input, options = {}, dir = "labels", pauseMs = 0 }) {
     });
     post({ type: "done", summary, memoryBytes: memoryBytes() });
   } catch (err) {
-    post(errorMessage(err));
+    post(errorMessage(err, inputFormat));
   } finally {
     running = null;
+    inputFormat = undefined;
+  }
+}
+
+// What the page asks of the core (it loads no wasm itself).
+const QUESTIONS = {
+  // The config keys of a grid, in grid order.
+  keys: (options) => host.configKeys(options),
+  // The label files among names, in grid order, with their configs.
+  files: (names) => host.call(() => wasm.labelFiles(names).map(([name, key]) => ({ name, key, config: wasm.parseKey(key) }))),
+};
+
+function answer({ id, question, arg }) {
+  try {
+    if (!Object.hasOwn(QUESTIONS, question)) throw Object.assign(new Error(`unknown question '${question}'`), { kind: "param" });
+    post({ type: "answer", id, value: QUESTIONS[question](arg) });
+  } catch (err) {
+    post({ type: "answer", id, error: errorToData(err) });
   }
 }
 
@@ -129,6 +157,7 @@ self.onmessage = async ({ data }) => {
   }
   if (data?.type === "cancel") return running?.abort();
   if (data?.type === "ipc") return toIpc(data);
+  if (data?.type === "ask") return answer(data);
   post({ type: "error", message: `unknown message type '${data?.type}'`, kind: "param" });
 };
 

@@ -13,7 +13,6 @@ import { drawHeatMap } from "./heatmap.js";
 const DIR = "labels"; // OPFS folder of the label files
 const EXPORT_DIR = "fxlabel-export"; // OPFS folder of the zip being built
 const SETTINGS_KEY = "fxlabel-demo-settings";
-const FILE_RE = /^T([0-9.]+)_S([0-9.]+)_H([0-9]+)\.(parquet|arrow)$/;
 const pauseMs = Math.max(0, Number(new URLSearchParams(location.search).get("pause")) || 0);
 
 const $ = (id) => document.getElementById(id);
@@ -103,32 +102,32 @@ function readOptions() {
     workers: Math.max(1, Math.min(16, Math.floor(Number($("workers").value)) || 1)),
   };
 }
-// Grid order, as the worker runs it: targets, then stops, then horizons.
-// JS prints numbers in their shortest round-trip form, as the file names do.
-function gridKeys(o) {
-  const keys = [];
-  for (const t of o.targetPips) for (const s of o.stopPips) for (const h of o.horizons) keys.push(`T${t}_S${s}_H${h}`);
-  return keys;
+// The grid's config keys, in grid order, as the core makes them (asked of
+// the worker: the page loads no wasm). `gridKeys` holds the last answer.
+let gridKeys = [];
+async function refreshKeys() {
+  try {
+    gridKeys = await fx.keys(readOptions());
+  } catch {
+    gridKeys = []; // an unfinished edit of the grid: show what OPFS holds
+  }
+  renderTable();
 }
 function readInput() {
   if (document.querySelector("input[name=source]:checked").value === "sample") {
     // The worker fetches it (its own URL is /pkg/worker.js: give an absolute one).
-    return { input: { url: new URL("sample.csv", location.href).href }, isCsv: true, label: "sample.csv" };
+    return { input: { url: new URL("sample.csv", location.href).href }, label: "sample.csv" };
   }
   const f = $("file").files[0];
   if (!f) throw settingError("file", "choose a CSV or Parquet file, or the bundled sample");
-  return { input: f, isCsv: !/\.parquet$/i.test(f.name), label: f.name };
+  return { input: f, label: f.name };
 }
 
 // ---------- files, table ----------
 async function refreshFiles() {
-  const all = await store.entries();
-  files = [];
-  for (const e of all) {
-    const m = FILE_RE.exec(e.name);
-    if (m) files.push({ ...e, key: e.name.replace(/\.(parquet|arrow)$/, ""), t: Number(m[1]), s: Number(m[2]), h: Number(m[3]) });
-  }
-  files.sort((a, b) => a.t - b.t || a.s - b.s || a.h - b.h);
+  const all = new Map((await store.entries()).map((e) => [e.name, e]));
+  // The label files among them, in grid order, as the core tells.
+  files = (await fx.labelFiles([...all.keys()])).map(({ name, key, config }) => ({ ...all.get(name), key, t: config.target_pips, s: config.stop_pips, h: config.horizon }));
   const total = files.reduce((n, f) => n + f.size, 0);
   $("store-summary").textContent = `OPFS ${DIR}/: ${files.length} files, ${fmtBytes(total)}`;
   $("zip").disabled = state.phase === "running" || files.length === 0;
@@ -137,12 +136,7 @@ async function refreshFiles() {
 }
 
 function renderTable() {
-  let keys = [];
-  try {
-    keys = gridKeys(readOptions());
-  } catch {
-    // an unfinished edit of the grid: show what OPFS holds
-  }
+  const keys = gridKeys;
   const onDisk = new Map(files.map((f) => [f.key, f]));
   const order = [...keys, ...files.map((f) => f.key).filter((k) => !keys.includes(k))];
   const body = document.createElement("tbody");
@@ -232,7 +226,7 @@ function showError(err) {
   if (err.kind === "input") {
     const where = [err.row != null ? `row ${err.row}` : null, err.column ? `column '${err.column}'` : null].filter(Boolean).join(", ");
     head = `Bad input${where ? ` at ${where}` : ""}`;
-    if (err.row != null && state.inputIsCsv) head += ` (line ${err.row + 2} of the file, the header being line 1)`;
+    if (err.row != null && err.inputFormat === "csv") head += ` (line ${err.row + 2} of the file, the header being line 1)`;
   } else if (err.kind === "param") head = `Bad setting${err.param ? ` '${err.param}'` : ""}`;
   else if (err.kind === "mismatch") head = "The files in OPFS were made with other settings or data: tick “relabel” or clear the store";
   else if (err.quota) head = "The browser's storage is full: download and clear the store, or free space";
@@ -267,14 +261,20 @@ async function start(ev) {
     return showError(err);
   }
   saveSettings();
-  state.inputIsCsv = src.isCsv;
   state.summary = null;
   state.error = null;
   state.skippedInRun = 0;
   setPhase("running");
   setRunning(true);
   rows.clear();
-  const keys = gridKeys(options);
+  let keys;
+  try {
+    keys = gridKeys = await fx.keys(options);
+  } catch (err) {
+    setPhase("idle");
+    setRunning(false);
+    return showError(err);
+  }
   const onDisk = new Set(files.map((f) => f.key));
   for (const k of keys) rows.set(k, { status: onDisk.has(k) ? "in OPFS" : "pending" });
   renderTable();
@@ -444,7 +444,7 @@ $("pair").onchange = () => {
 $("pip").oninput = () => {
   $("pair").value = ["0.0001", "0.01"].includes(String(Number($("pip").value))) ? String(Number($("pip").value)) : "custom";
 };
-for (const id of ["targets", "stops", "horizons", "unit"]) $(id).addEventListener("change", () => (renderTable(), fillHorizons()));
+for (const id of ["targets", "stops", "horizons", "unit"]) $(id).addEventListener("change", () => (refreshKeys(), fillHorizons()));
 
 restoreSettings();
 setPhase("idle");
@@ -452,6 +452,7 @@ if (typeof navigator.storage?.getDirectory !== "function") {
   showError(new Error("This browser has no Origin Private File System (OPFS); use a current Chromium, Firefox or Safari over http://127.0.0.1 or https."));
   $("start").disabled = true;
 } else {
+  await refreshKeys();
   await refreshFiles();
   if (files.length > 0) log(`OPFS holds ${files.length} label files (${fmtBytes(files.reduce((n, f) => n + f.size, 0))}) from an earlier run: Start skips the configs already saved`);
   await drawHeat();

@@ -605,6 +605,19 @@ pub fn label_files(names: Vec<String>) -> JsValue {
     serde_wasm_bindgen::to_value(&fxlabel::run::label_files(&names)).unwrap_or(JsValue::NULL)
 }
 
+/// The config keys of the grid these options give, in grid order (the
+/// options are validated as `new CandleInput(options)` does).
+#[wasm_bindgen(js_name = configKeys)]
+pub fn config_keys(options: JsValue) -> Result<Vec<String>, JsValue> {
+    let o = Options::from_json(
+        json(&options).map_err(|e| param_err("options", e))?,
+        Spelling::Camel,
+    )
+    .map_err(js_err)?;
+    let p = o.validate(Spelling::Camel).map_err(js_err)?;
+    Ok(p.configs().iter().map(Config::key).collect())
+}
+
 /// The names a key's file may have, one per format (Parquet first);
 /// throws unless `key` is a canonical config key.
 #[wasm_bindgen(js_name = labelFileNames)]
