@@ -379,28 +379,10 @@ impl Labeler {
         self.inner.candles().total_rows()
     }
 
-    /// Parquet rows per row group (the `rowGroupSize` option).
-    #[wasm_bindgen(getter, js_name = rowGroupSize)]
-    pub fn row_group_size(&self) -> usize {
-        self.enc.row_group_size.max(1)
-    }
-
-    /// Rows this labeler labels: all of them, or its `keep` range.
-    #[wasm_bindgen(getter, js_name = outputRows)]
-    pub fn output_rows(&self) -> usize {
-        self.inner.rows()
-    }
-
     /// Bytes held by the work shared across configs.
     #[wasm_bindgen(getter, js_name = sharedBytes)]
     pub fn shared_bytes(&self) -> usize {
         self.inner.shared_bytes() + self.inner.candles().heap_bytes()
-    }
-
-    /// The file extension of this run's format ("parquet" or "arrow").
-    #[wasm_bindgen(getter)]
-    pub fn extension(&self) -> String {
-        self.enc.format.extension().to_string()
     }
 
     /// The file name for a key: `T10_S5_H30.parquet`.

@@ -47,7 +47,7 @@ impl Labeler {
     #[wasm_bindgen(unchecked_return_type = "Array<[number, number]> | null")]
     pub fn shards(&self, workers: usize) -> JsValue {
         let parquet = self.enc.format == fxlabel::Format::Parquet;
-        fxlabel::run::shards(self.rows(), self.row_group_size(), workers, parquet)
+        fxlabel::run::shards(self.rows(), self.enc.row_group_size, workers, parquet)
             .and_then(|v| serde_wasm_bindgen::to_value(&v).ok())
             .unwrap_or(JsValue::NULL)
     }
