@@ -123,7 +123,10 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
         let t = Instant::now();
         let held = fxlabel::run::fs::plan(&labeler, &opts, &dir, false).unwrap();
-        summary = fxlabel::run::fs::run(&labeler, &opts, &held, jobs, |_| {}).unwrap();
+        summary = fxlabel::run::fs::run(&labeler, &opts, &held, jobs, |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
         disk.push((jobs, t.elapsed().as_secs_f64()));
         drop(held);
         let _ = std::fs::remove_dir_all(&dir);

@@ -872,6 +872,72 @@ fn parse_time(s: &str) -> std::result::Result<i64, String> {
     })
 }
 
+/// Candles from Arrow record batches (a Python Arrow stream, say): the
+/// columns are found by name in the first batch's schema, as in a Parquet
+/// file (the time column by `time_column` or its usual names, then open,
+/// high, low, close, and the builder's spread column).
+pub struct BatchReader {
+    time_column: Option<String>,
+    cols: Option<(usize, [usize; 4], Option<usize>)>,
+}
+
+impl BatchReader {
+    pub fn new(time_column: Option<&str>) -> BatchReader {
+        BatchReader {
+            time_column: time_column.map(str::to_string),
+            cols: None,
+        }
+    }
+
+    /// Appends one batch's candles to `b`.
+    pub fn push(&mut self, batch: &RecordBatch, b: &mut CandlesBuilder) -> Result<()> {
+        let (t, prices, spread) = match self.cols {
+            Some(c) => c,
+            None => {
+                let names = field_names(batch.schema().as_ref());
+                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                let c = (
+                    time_index(&refs, self.time_column.as_deref())?,
+                    price_indices(&refs)?,
+                    spread_index(&refs, b.spread_column())?,
+                );
+                *self.cols.insert(c)
+            }
+        };
+        push_batch(batch, t, prices, spread, b)
+    }
+}
+
+/// Reads a Parquet or CSV file ([`is_parquet`]: by extension, else by its
+/// first bytes) into `b`: Parquet by row group, CSV in 1 MiB chunks.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_path(
+    path: &std::path::Path,
+    time_column: Option<&str>,
+    b: &mut CandlesBuilder,
+) -> Result<()> {
+    use std::io::Read;
+    let io = |e| Error::io(format!("cannot read {}", path.display()), e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut head = [0u8; 4];
+    let n = f.read(&mut head).map_err(io)?;
+    if is_parquet(path.to_str(), &head[..n]) {
+        let bytes = std::fs::read(path).map_err(io)?;
+        return read_parquet(bytes.into(), time_column, b);
+    }
+    let mut r = CsvReader::new(time_column);
+    r.feed(&head[..n], b)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let k = f.read(&mut buf).map_err(io)?;
+        if k == 0 {
+            break;
+        }
+        r.feed(&buf[..k], b)?;
+    }
+    r.finish(b)
+}
+
 /// Whether an input is Parquet rather than CSV: by its file name's
 /// extension when it has one (`.parquet`, `.pq`; `.csv`), else by its
 /// first bytes (`PAR1`). Every host decides it here.

@@ -165,6 +165,7 @@ fn the_native_store_meets_every_case() {
                 if let fs::Status::Written(_) = p.status {
                     written.push(p.key.to_string());
                 }
+                std::ops::ControlFlow::Continue(())
             })
             .map(|_| (written, skipped))
         });

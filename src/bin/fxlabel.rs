@@ -6,8 +6,9 @@
 use clap::{Args, Parser, Subcommand};
 use fxlabel::options::{Options, Spelling};
 use fxlabel::run::fs::{self as store, Progress, Status};
-use fxlabel::{CandlesBuilder, CsvReader, Error, Labeler, Params, ValidParams};
-use std::io::{IsTerminal, Read, Write};
+use fxlabel::{CandlesBuilder, Error, Labeler, Params, ValidParams};
+use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -163,35 +164,16 @@ fn options(a: &LabelArgs) -> fxlabel::Result<Options> {
     Ok(o)
 }
 
-/// Reads a Parquet or CSV file (by extension, else by its magic bytes),
-/// with what `params` needs of it (a spread column, the opens).
+/// Reads a Parquet or CSV file with what `params` needs of it (a spread
+/// column, the opens).
 fn read_input(
     path: &Path,
     time_column: Option<&str>,
     params: &ValidParams,
 ) -> fxlabel::Result<fxlabel::Candles> {
-    let io = |e| Error::io(format!("cannot read {}", path.display()), e);
-    let mut f = std::fs::File::open(path).map_err(io)?;
     let mut b = CandlesBuilder::new();
     b.expect(params.needs());
-    let mut head = [0u8; 4];
-    let n = f.read(&mut head).map_err(io)?;
-    if fxlabel::input::is_parquet(path.to_str(), &head[..n]) {
-        let bytes = std::fs::read(path).map_err(io)?;
-        fxlabel::read_parquet(bytes.into(), time_column, &mut b)?;
-    } else {
-        let mut r = CsvReader::new(time_column);
-        r.feed(&head[..n], &mut b)?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let k = f.read(&mut buf).map_err(io)?;
-            if k == 0 {
-                break;
-            }
-            r.feed(&buf[..k], &mut b)?;
-        }
-        r.finish(&mut b)?;
-    }
+    fxlabel::input::read_path(path, time_column, &mut b)?;
     b.finish()
 }
 
@@ -263,7 +245,7 @@ fn label(a: &LabelArgs) -> fxlabel::Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let summary = store::run(&labeler, &enc, &held, jobs, |pr: Progress<'_>| {
         if a.quiet {
-            return;
+            return ControlFlow::Continue(());
         }
         if let Status::Written(_) = pr.status {
             made += 1;
@@ -298,6 +280,7 @@ fn label(a: &LabelArgs) -> fxlabel::Result<()> {
             eprintln!("{line}");
         }
         let _ = std::io::stderr().flush();
+        ControlFlow::Continue(())
     })?;
     say(format!(
         "done: {} configs written, {} skipped, {} in {} ({} total)",

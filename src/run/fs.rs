@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::kernel::Labeler;
 use std::fs;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -38,6 +39,9 @@ pub struct Summary {
     pub skipped: usize,
     pub bytes: u64,
     pub stale_removed: usize,
+    /// `progress` asked to stop: the configs in flight were saved, no
+    /// other was started.
+    pub cancelled: bool,
 }
 
 /// Whether process `pid` is running. When it cannot be told, the answer is
@@ -283,15 +287,17 @@ pub fn plan_in<S: Store>(
 /// Carries out a plan: labels and writes every config not skipped, each
 /// the moment it is done, with `jobs` threads taking configs from one
 /// queue (the labeler's shared tables are read by all of them).
-/// `progress` is called on this thread, skipped configs first. The first
-/// error stops the run once the configs in flight are finished or
-/// abandoned (their temporary files removed).
+/// `progress` is called on this thread, skipped configs first; when it
+/// returns `Break`, no further config is started and the run ends once the
+/// configs in flight are saved (`cancelled`). The first error stops the
+/// run once the configs in flight are finished or abandoned (their
+/// temporary files removed).
 pub fn run<S: Store>(
     labeler: &Labeler,
     opts: &EncodeOptions,
     held: &Held<S>,
     jobs: usize,
-    mut progress: impl FnMut(Progress<'_>),
+    mut progress: impl FnMut(Progress<'_>) -> ControlFlow<()>,
 ) -> Result<Summary> {
     let plan = &held.plan;
     let mut summary = Summary {
@@ -305,12 +311,16 @@ pub fn run<S: Store>(
         summary.skipped += 1;
         done += 1;
         let status = Status::Skipped;
-        progress(Progress {
+        let p = Progress {
             done,
             total,
             key: held.run.key(k),
             status: &status,
-        });
+        };
+        if progress(p).is_break() {
+            summary.cancelled = true;
+            return Ok(summary);
+        }
     }
     let todo = plan.todo();
     let next = AtomicUsize::new(0);
@@ -348,12 +358,16 @@ pub fn run<S: Store>(
                     summary.bytes += len;
                     done += 1;
                     let status = Status::Written(len);
-                    progress(Progress {
+                    let p = Progress {
                         done,
                         total,
                         key: held.run.key(k),
                         status: &status,
-                    });
+                    };
+                    if progress(p).is_break() && done < total {
+                        summary.cancelled = true;
+                        stop.store(true, Ordering::Relaxed);
+                    }
                 }
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);
@@ -441,7 +455,9 @@ mod tests {
         // Lost (taken away by hand): the check before the rename fails and
         // the temporary file is removed.
         fs::write(dir.join(LOCK_NAME), "1\n").unwrap();
-        let e = run(&l, &o, &held, 1, |_| {}).unwrap_err().to_string();
+        let e = run(&l, &o, &held, 1, |_| ControlFlow::Continue(()))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("lost the lock") && e.contains("now names pid 1"),
             "{e}"
