@@ -22,6 +22,8 @@
 //! ```
 
 pub mod candles;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod de;
 pub mod encode;
 pub mod error;

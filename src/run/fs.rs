@@ -76,6 +76,7 @@ pub fn pid_alive(pid: u32) -> bool {
 #[derive(Debug, Clone)]
 pub struct FsStore {
     dir: PathBuf,
+    owner: String,
 }
 
 /// Fills a temporary file with a config's bytes.
@@ -93,7 +94,17 @@ pub trait Store: Sync {
 
 impl FsStore {
     pub fn new(dir: impl Into<PathBuf>) -> FsStore {
-        FsStore { dir: dir.into() }
+        FsStore::with_owner(dir, std::process::id().to_string())
+    }
+
+    /// A store whose runs are marked `owner` instead of this process's
+    /// id: a cluster worker writing for a run its driver planned (and
+    /// holds the lock of) under the driver's mark.
+    pub fn with_owner(dir: impl Into<PathBuf>, owner: impl Into<String>) -> FsStore {
+        FsStore {
+            dir: dir.into(),
+            owner: owner.into(),
+        }
     }
 
     /// The folder on disk.
@@ -114,7 +125,7 @@ impl Store for FsStore {
                 .unwrap_or_else(|_| self.dir.clone())
                 .display()
                 .to_string(),
-            owner: std::process::id().to_string(),
+            owner: self.owner.clone(),
             lock: LockKind::File,
         }
     }
@@ -282,6 +293,23 @@ pub fn plan_in<S: Store>(
     let run = Run::new(labeler, opts, store.folder(), overwrite);
     let plan = run.plan().drive(|s| store.perform(s, None))?;
     Ok(Held { store, run, plan })
+}
+
+/// Writes the configs `keys` of a run that another process planned and
+/// holds (its lock names `owner`), each through the protocol's commit:
+/// what a cluster worker does with the batch of configs it is given.
+/// Returns each file's size.
+pub fn commit_keys(labeler: &Labeler, opts: &EncodeOptions, dir: &Path, owner: &str, keys: &[String]) -> Result<Vec<u64>> {
+    let store = FsStore::with_owner(dir, owner);
+    let run = Run::new(labeler, opts, store.folder(), false);
+    keys.iter()
+        .map(|key| {
+            let k = run.index(key)?;
+            let c = &labeler.configs()[k];
+            let mut fill = |w: &mut BufWriter<fs::File>| write_config(labeler, c, opts, w).map(|_| ());
+            run.commit(k).drive(|s| store.perform(s, Some(&mut fill)))
+        })
+        .collect()
 }
 
 /// Carries out a plan: labels and writes every config not skipped, each
