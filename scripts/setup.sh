@@ -53,5 +53,11 @@ if [ "$minimal" != "--minimal" ]; then
     step "pyarrow (an independent reader for the output files)"
     python3 -m pip install --quiet pyarrow
   fi
+  # The Python package (a maturin build of python/, ~2 min) and what its
+  # tests read files back with, in a virtual environment of its own.
+  step "Python package: pip install ./python[test] into target/pyenv"
+  [ -x target/pyenv/bin/python ] || python3 -m venv target/pyenv
+  target/pyenv/bin/pip install --quiet --upgrade pip
+  target/pyenv/bin/pip install --quiet "./python[test]"
 fi
 step "done"

@@ -4,7 +4,8 @@
 # wasm skin in Node, headless Chromium and a dedicated worker, the npm
 # package build, the Node tests of the host and CLI (which also check
 # outputs with pyarrow and against the native CLI, and run the reliability
-# checks at a small size), and the browser tests of the demo.
+# checks at a small size), the browser tests of the demo, and the Python
+# package's tests (pytest, a Dask LocalCluster included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -31,3 +32,6 @@ npm run --silent test:js
 
 step "browser: OPFS store in a worker, the demo end to end (playwright-core + Debian Chromium)"
 npm run --silent test:browser
+
+step "Python package: pytest (pandas, polars, pyarrow inputs; readers; a Dask LocalCluster)"
+target/pyenv/bin/python -m pytest -q python/tests
