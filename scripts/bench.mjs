@@ -15,6 +15,7 @@
 //
 // usage: node scripts/bench.mjs [--rows 1000000] [--configs 210|21] [--jobs 1,2]
 //                               [--skip-native] [--skip-wasm] [--skip-npm] [--baseline]
+//                               [--python target/pyenv/bin/python]
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     "skip-wasm": { type: "boolean", default: false },
     baseline: { type: "boolean", default: false },
     jobs: { type: "string" }, // e.g. "2": the worker counts to run (default: 1 and the cores)
+    python: { type: "string" }, // a Python with fxlabel installed: also time label_dataframe
   },
 });
 const rows = Number(args.rows.replaceAll("_", ""));
@@ -155,6 +157,28 @@ if (!args["skip-npm"]) {
     say(`npm CLI, ${jobs} worker(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MiB, ${mb(bytes)} MB written, ${((rows * results.configs) / r.secs / 1e6).toFixed(1)} M config-rows/s`);
     const nat = results.native?.find((x) => x.jobs === jobs);
     if (nat) say(`  npm CLI / native CLI time ratio at ${jobs} worker(s): ${(r.secs / nat.secs).toFixed(2)}`);
+  }
+}
+
+// The Python package's label_dataframe (a path, and a pandas DataFrame
+// read from it), with --python PY: the interpreter that has fxlabel
+// installed (scripts/setup.sh makes target/pyenv/bin/python).
+if (args.python) {
+  results.python = [];
+  const grid = args.configs === "21" ? "target_pips=[5, 10, 20], stop_pips=[10]," : "";
+  for (const jobs of jobList) {
+    for (const how of ["path", "pandas"]) {
+      const dir = path.join(args.out, `python-${how}-${jobs}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      const df = how === "path" ? JSON.stringify(input) : `__import__("pandas").read_parquet(${JSON.stringify(input)})`;
+      const code = `import fxlabel; fxlabel.label_dataframe(${df}, ${grid} out_dir=${JSON.stringify(dir)}, jobs=${jobs})`;
+      const r = timed(args.python, ["-c", code]);
+      const bytes = dirBytes(dir);
+      results.python.push({ jobs, input: how, ...r, bytes });
+      say(`Python label_dataframe(${how === "path" ? "path" : "pandas DataFrame, read_parquet included"}), ${jobs} thread(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MiB, ${mb(bytes)} MB written`);
+      const nat = results.native?.find((x) => x.jobs === jobs);
+      if (nat) say(`  Python / native CLI time ratio at ${jobs} thread(s): ${(r.secs / nat.secs).toFixed(2)}`);
+    }
   }
 }
 
