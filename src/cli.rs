@@ -242,10 +242,9 @@ fn label(a: &LabelArgs) -> crate::Result<()> {
     let plan = held.plan();
     if plan.skipped() > 0 {
         say(format!(
-            "found {}/{} already saved in {}, resuming",
+            "found {}/{} already saved, resuming",
             plan.skipped(),
-            plan.total(),
-            a.out.display()
+            plan.total()
         ));
     }
     let tty = std::io::stderr().is_terminal();
