@@ -4,10 +4,10 @@
 //! Exit codes: 0 done, 1 a labeling or I/O error, 2 bad usage, input or
 //! parameters (nothing on disk is changed then).
 
-use clap::{Args, Parser, Subcommand};
 use crate::options::{Options, Spelling};
 use crate::run::fs::{self as store, Progress, Status};
 use crate::{CandlesBuilder, Error, Labeler, Params, ValidParams};
+use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};

@@ -110,6 +110,16 @@ impl Spelling {
     }
 }
 
+/// A host's floating-point option value as JSON. JSON has no NaN or
+/// infinity (serde would make them null, the default): they become their
+/// spelling as a string, which the option's type refuses, naming it.
+pub fn float_value(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or_else(
+        || Value::String(format!("{x}").replace("inf", "Infinity")),
+        Value::Number,
+    )
+}
+
 /// What a run takes from its user, split into the core's types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {

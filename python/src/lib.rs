@@ -2,7 +2,7 @@
 //! converts types between Python and the Rust core; every rule lives in
 //! the `fxlabel` crate, and the Python API around it is `fxlabel/`.
 
-use arrow_array::ffi_stream::{RecordBatchStreamReader, FFI_ArrowArrayStream};
+use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use fxlabel::options::{Options, Spelling};
 use fxlabel::run::fs::{self as store, Held, Status};
 use fxlabel::{CandlesBuilder, Labeler};
@@ -13,12 +13,42 @@ use pyo3::types::{PyBool, PyCapsule, PyDict, PyFloat, PyInt, PyList, PyString, P
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-create_exception!(_fxlabel, InputError, PyValueError, "Bad candles: `row` (0-based, or None) and `column` say where.");
-create_exception!(_fxlabel, ParameterError, PyValueError, "A bad option: `param` names it.");
-create_exception!(_fxlabel, MismatchError, PyValueError, "An existing file made with other settings or data: `key` names its config.");
-create_exception!(_fxlabel, FormatError, PyValueError, "A file that is not a readable input or label file.");
-create_exception!(_fxlabel, StorageError, PyOSError, "Reading or writing files failed (or encoding one).");
-create_exception!(_fxlabel, BusyError, StorageError, "Another fxlabel run is writing to the folder.");
+create_exception!(
+    _fxlabel,
+    InputError,
+    PyValueError,
+    "Bad candles: `row` (0-based, or None) and `column` say where."
+);
+create_exception!(
+    _fxlabel,
+    ParameterError,
+    PyValueError,
+    "A bad option: `param` names it."
+);
+create_exception!(
+    _fxlabel,
+    MismatchError,
+    PyValueError,
+    "An existing file made with other settings or data: `key` names its config."
+);
+create_exception!(
+    _fxlabel,
+    FormatError,
+    PyValueError,
+    "A file that is not a readable input or label file."
+);
+create_exception!(
+    _fxlabel,
+    StorageError,
+    PyOSError,
+    "Reading or writing files failed (or encoding one)."
+);
+create_exception!(
+    _fxlabel,
+    BusyError,
+    StorageError,
+    "Another fxlabel run is writing to the folder."
+);
 
 /// The core's error as a Python exception with the fields of its kind.
 fn py_err(py: Python<'_>, e: fxlabel::Error) -> PyErr {
@@ -49,9 +79,9 @@ fn py_err(py: Python<'_>, e: fxlabel::Error) -> PyErr {
     err
 }
 
-/// A Python value as JSON for the core. A float JSON cannot hold (nan,
-/// inf) becomes its spelling as a string, which the core refuses naming
-/// the option; numpy scalars pass through `__float__` / `__index__`.
+/// A Python value as JSON for the core (floats through
+/// `fxlabel::options::float_value`, so nan is refused, not defaulted);
+/// numpy scalars pass through `__float__` / `__index__`.
 fn json(v: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
     use serde_json::Value;
     if v.is_none() {
@@ -60,7 +90,11 @@ fn json(v: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
     if let Ok(b) = v.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
     }
-    if v.is_instance_of::<PyInt>() || (v.hasattr("__index__")? && !v.is_instance_of::<PyFloat>() && !v.is_instance_of::<PyString>()) {
+    if v.is_instance_of::<PyInt>()
+        || (v.hasattr("__index__")?
+            && !v.is_instance_of::<PyFloat>()
+            && !v.is_instance_of::<PyString>())
+    {
         if let Ok(i) = v.extract::<i64>() {
             return Ok(Value::from(i));
         }
@@ -69,7 +103,7 @@ fn json(v: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
         return Ok(Value::String(s.extract::<String>()?));
     }
     if let Ok(x) = v.extract::<f64>() {
-        return Ok(serde_json::Number::from_f64(x).map_or_else(|| Value::String(x.to_string()), Value::Number));
+        return Ok(fxlabel::options::float_value(x));
     }
     if let Ok(d) = v.cast::<PyDict>() {
         let mut m = serde_json::Map::new();
@@ -79,9 +113,16 @@ fn json(v: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
         return Ok(Value::Object(m));
     }
     if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() || v.hasattr("__iter__")? {
-        return v.try_iter()?.map(|x| json(&x?)).collect::<PyResult<_>>().map(Value::Array);
+        return v
+            .try_iter()?
+            .map(|x| json(&x?))
+            .collect::<PyResult<_>>()
+            .map(Value::Array);
     }
-    Err(ParameterError::new_err(format!("invalid parameter 'options': {} is not an option value", v.get_type().name()?)))
+    Err(ParameterError::new_err(format!(
+        "invalid parameter 'options': {} is not an option value",
+        v.get_type().name()?
+    )))
 }
 
 /// The options dict (snake_case names), read and validated by the core.
@@ -93,23 +134,32 @@ fn options(py: Python<'_>, opts: &Bound<'_, PyDict>) -> PyResult<(Options, fxlab
 
 /// Candles from a path (Parquet or CSV) or any object with
 /// `__arrow_c_stream__` (pandas, polars, pyarrow), read batch by batch.
-fn candles(py: Python<'_>, source: &Bound<'_, PyAny>, o: &Options, p: &fxlabel::ValidParams) -> PyResult<fxlabel::Candles> {
+fn candles(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    o: &Options,
+    p: &fxlabel::ValidParams,
+) -> PyResult<fxlabel::Candles> {
     let mut b = CandlesBuilder::new();
     b.expect(p.needs());
     let tc = o.time_column.as_deref();
     if let Ok(path) = source.extract::<PathBuf>() {
-        py.detach(|| fxlabel::input::read_path(&path, tc, &mut b)).map_err(|e| py_err(py, e))?;
+        py.detach(|| fxlabel::input::read_path(&path, tc, &mut b))
+            .map_err(|e| py_err(py, e))?;
     } else if source.hasattr("__arrow_c_stream__")? {
         let capsule = source.call_method0("__arrow_c_stream__")?;
         let capsule = capsule.cast::<PyCapsule>()?;
         let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
         // The capsule keeps the stream; moving it out leaves a released
         // stream behind, which the capsule's destructor ignores.
-        let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr() as *mut FFI_ArrowArrayStream) };
-        let reader = RecordBatchStreamReader::try_new(stream).map_err(|e| FormatError::new_err(format!("cannot read the Arrow stream: {e}")))?;
+        let stream =
+            unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr() as *mut FFI_ArrowArrayStream) };
+        let reader = RecordBatchStreamReader::try_new(stream)
+            .map_err(|e| FormatError::new_err(format!("cannot read the Arrow stream: {e}")))?;
         let mut batches = fxlabel::input::BatchReader::new(tc);
         for batch in reader {
-            let batch = batch.map_err(|e| FormatError::new_err(format!("cannot read the Arrow stream: {e}")))?;
+            let batch = batch
+                .map_err(|e| FormatError::new_err(format!("cannot read the Arrow stream: {e}")))?;
             batches.push(&batch, &mut b).map_err(|e| py_err(py, e))?;
         }
     } else {
@@ -141,8 +191,12 @@ fn label(
     let (o, p) = options(py, opts)?;
     let c = candles(py, source, &o, &p)?;
     let enc = o.encode;
-    let labeler = py.detach(|| Labeler::new(c, p)).map_err(|e| py_err(py, e))?;
-    let held = py.detach(|| store::plan(&labeler, &enc, &out_dir, overwrite)).map_err(|e| py_err(py, e))?;
+    let labeler = py
+        .detach(|| Labeler::new(c, p))
+        .map_err(|e| py_err(py, e))?;
+    let held = py
+        .detach(|| store::plan(&labeler, &enc, &out_dir, overwrite))
+        .map_err(|e| py_err(py, e))?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut stopped: Option<PyErr> = None;
     let mut written = Vec::new();
@@ -174,7 +228,12 @@ fn label(
     let paths = labeler
         .configs()
         .iter()
-        .map(|c| out_dir.join(fxlabel::run::file_name(c, enc.format)).to_string_lossy().into_owned())
+        .map(|c| {
+            out_dir
+                .join(fxlabel::run::file_name(c, enc.format))
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     Ok((paths, written))
 }
@@ -207,11 +266,21 @@ impl Planned {
 /// [`Planned`].
 #[pyfunction]
 #[pyo3(signature = (source, out_dir, opts, overwrite=false))]
-fn plan(py: Python<'_>, source: &Bound<'_, PyAny>, out_dir: PathBuf, opts: &Bound<'_, PyDict>, overwrite: bool) -> PyResult<Planned> {
+fn plan(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    out_dir: PathBuf,
+    opts: &Bound<'_, PyDict>,
+    overwrite: bool,
+) -> PyResult<Planned> {
     let (o, p) = options(py, opts)?;
     let c = candles(py, source, &o, &p)?;
-    let labeler = py.detach(|| Labeler::new(c, p)).map_err(|e| py_err(py, e))?;
-    let held = py.detach(|| store::plan(&labeler, &o.encode, &out_dir, overwrite)).map_err(|e| py_err(py, e))?;
+    let labeler = py
+        .detach(|| Labeler::new(c, p))
+        .map_err(|e| py_err(py, e))?;
+    let held = py
+        .detach(|| store::plan(&labeler, &o.encode, &out_dir, overwrite))
+        .map_err(|e| py_err(py, e))?;
     let keys = |skip: bool| -> Vec<String> {
         labeler
             .configs()
@@ -233,7 +302,14 @@ fn plan(py: Python<'_>, source: &Bound<'_, PyAny>, out_dir: PathBuf, opts: &Boun
 /// process, whose mark is `owner`): what a cluster task does. Returns
 /// the sizes of the files.
 #[pyfunction]
-fn commit(py: Python<'_>, source: &Bound<'_, PyAny>, out_dir: PathBuf, opts: &Bound<'_, PyDict>, keys: Vec<String>, owner: String) -> PyResult<Vec<u64>> {
+fn commit(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    out_dir: PathBuf,
+    opts: &Bound<'_, PyDict>,
+    keys: Vec<String>,
+    owner: String,
+) -> PyResult<Vec<u64>> {
     let (o, p) = options(py, opts)?;
     let c = candles(py, source, &o, &p)?;
     py.detach(|| {

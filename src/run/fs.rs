@@ -299,14 +299,21 @@ pub fn plan_in<S: Store>(
 /// holds (its lock names `owner`), each through the protocol's commit:
 /// what a cluster worker does with the batch of configs it is given.
 /// Returns each file's size.
-pub fn commit_keys(labeler: &Labeler, opts: &EncodeOptions, dir: &Path, owner: &str, keys: &[String]) -> Result<Vec<u64>> {
+pub fn commit_keys(
+    labeler: &Labeler,
+    opts: &EncodeOptions,
+    dir: &Path,
+    owner: &str,
+    keys: &[String],
+) -> Result<Vec<u64>> {
     let store = FsStore::with_owner(dir, owner);
     let run = Run::new(labeler, opts, store.folder(), false);
     keys.iter()
         .map(|key| {
             let k = run.index(key)?;
             let c = &labeler.configs()[k];
-            let mut fill = |w: &mut BufWriter<fs::File>| write_config(labeler, c, opts, w).map(|_| ());
+            let mut fill =
+                |w: &mut BufWriter<fs::File>| write_config(labeler, c, opts, w).map(|_| ());
             run.commit(k).drive(|s| store.perform(s, Some(&mut fill)))
         })
         .collect()

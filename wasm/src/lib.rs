@@ -83,9 +83,8 @@ fn string_arg(v: &JsValue, name: &str) -> Result<String, JsValue> {
     })
 }
 
-/// A JS value as JSON for the core. A number JSON cannot hold (NaN,
-/// Infinity) becomes its JS spelling as a string, which the core refuses
-/// naming the option (serde would turn it into null: the default).
+/// A JS value as JSON for the core (numbers through
+/// `fxlabel::options::float_value`, so NaN is refused, not defaulted).
 fn json(v: &JsValue) -> Result<serde_json::Value, String> {
     use serde_json::Value;
     if v.is_undefined() || v.is_null() {
@@ -95,10 +94,7 @@ fn json(v: &JsValue) -> Result<serde_json::Value, String> {
         return Ok(Value::Bool(b));
     }
     if let Some(x) = v.as_f64() {
-        return Ok(serde_json::Number::from_f64(x).map_or_else(
-            || Value::String(format!("{x}").replace("inf", "Infinity")),
-            Value::Number,
-        ));
+        return Ok(fxlabel::options::float_value(x));
     }
     if let Some(s) = v.as_string() {
         return Ok(Value::String(s));
