@@ -15,7 +15,7 @@
 //
 // usage: node scripts/bench.mjs [--rows 1000000] [--configs 210|21] [--jobs 1,2]
 //                               [--skip-native] [--skip-wasm] [--skip-npm] [--baseline]
-//                               [--python target/pyenv/bin/python]
+//                               [--python target/pyenv/bin/python] [--peer ../shared/peer]
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     baseline: { type: "boolean", default: false },
     jobs: { type: "string" }, // e.g. "2": the worker counts to run (default: 1 and the cores)
     python: { type: "string" }, // a Python with fxlabel installed: also time label_dataframe
+    peer: { type: "string" }, // the peer's folder ("" for ../shared/peer): run it and give ratios to it
   },
 });
 const rows = Number(args.rows.replaceAll("_", ""));
@@ -178,6 +179,33 @@ if (args.python) {
       say(`Python label_dataframe(${how === "path" ? "path" : "pandas DataFrame, read_parquet included"}), ${jobs} thread(s): ${r.secs.toFixed(2)} s, peak RSS ${r.rssMB.toFixed(0)} MiB, ${mb(bytes)} MB written`);
       const nat = results.native?.find((x) => x.jobs === jobs);
       if (nat) say(`  Python / native CLI time ratio at ${jobs} thread(s): ${(r.secs / nat.secs).toFixed(2)}`);
+    }
+  }
+}
+
+// The peer (../shared/peer/: the design users ran before, a Numba loop per
+// config, pandas, pyarrow zstd) on the same candles, in this run, and every
+// fxlabel run's speed-up over it. Its virtual environment is made on first
+// use (bench-out/.venv-peer, from its requirements.txt).
+if (args.peer !== undefined) {
+  const peerDir = path.resolve(root, args.peer || "../shared/peer");
+  const venv = path.join(args.out, ".venv-peer");
+  const py = path.join(venv, "bin", "python");
+  if (!fs.existsSync(py)) {
+    say(`installing the peer's environment into ${venv}`);
+    execFileSync("python3", ["-m", "venv", venv], { stdio: "inherit" });
+    execFileSync(path.join(venv, "bin", "pip"), ["install", "--quiet", "-r", path.join(peerDir, "requirements.txt")], { stdio: "inherit" });
+  }
+  const dir = path.join(args.out, "peer");
+  fs.rmSync(dir, { recursive: true, force: true });
+  const peerGrid = args.configs === "21" ? ["--targets", "5,10,20", "--stops", "10"] : [];
+  const r = timed(py, [path.join(peerDir, "peer_seed.py"), input, "--out", dir, ...peerGrid]);
+  results.peer = { ...r, bytes: dirBytes(dir) };
+  say(`peer (${peerDir}): ${r.secs.toFixed(1)} s, peak RSS ${r.rssMB.toFixed(0)} MiB, ${mb(results.peer.bytes)} MB written`);
+  for (const [what, runs, unit] of [["native CLI", results.native, "thread"], ["npm CLI", results.npm, "worker"], ["Python", results.python, "thread"]]) {
+    for (const x of runs ?? []) {
+      x.speedupVsPeer = r.secs / x.secs;
+      say(`  ${what}${x.input ? ` (${x.input})` : ""}, ${x.jobs} ${unit}(s): ${x.speedupVsPeer.toFixed(1)}x the peer`);
     }
   }
 }
