@@ -165,21 +165,26 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
       if (!globalThis.navigator?.locks) return true;
       let done;
       const held = new Promise((r) => (done = r));
+      let request;
       const got = await new Promise((resolve, reject) => {
-        navigator.locks
-          .request(`fxlabel:${store.dir}`, { ifAvailable: true }, (lock) => {
-            resolve(lock !== null);
-            return lock ? held : undefined; // kept until unlock()
-          })
-          .catch(reject);
+        request = navigator.locks.request(`fxlabel:${store.dir}`, { ifAvailable: true }, (lock) => {
+          resolve(lock !== null);
+          return lock ? held : undefined; // kept until unlock()
+        });
+        request.catch(reject);
       });
-      if (got) release = done;
+      if (got) release = { done, request };
       return got;
     },
 
+    // Resolves once the lock is free again: the lock manager releases it
+    // after the held promise settles (a task later in Firefox), and a run
+    // started right after this one must find it free.
     async unlock() {
-      release?.();
+      const r = release;
       release = null;
+      r?.done();
+      await r?.request;
     },
 
     /** Writes a temporary file from its pieces, flushed. */

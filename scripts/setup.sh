@@ -19,13 +19,15 @@ step() { printf '\n== setup: %s\n' "$*"; }
 step "rust wasm target"
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 
-# clang builds zstd for wasm32; chromium + chromedriver run the browser tests.
+# clang builds zstd for wasm32; chromium + chromedriver and firefox-esr
+# (with geckodriver, below) run the browser tests.
 need_apt=()
 command -v clang >/dev/null || need_apt+=(clang)
 command -v llvm-ar >/dev/null || need_apt+=(llvm)
 if [ "$minimal" != "--minimal" ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
   command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+  command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt packages: ${need_apt[*]}"
@@ -41,6 +43,12 @@ fi
 if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
   step "wasm-pack $WASM_PACK_VERSION"
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --quiet
+fi
+
+GECKODRIVER_VERSION=0.37.1
+if [ "$minimal" != "--minimal" ] && [ "$(geckodriver --version 2>/dev/null | head -1 | awk '{print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  step "geckodriver $GECKODRIVER_VERSION (drives Firefox; from crates.io)"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked --quiet
 fi
 
 step "npm packages"

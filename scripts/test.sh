@@ -24,6 +24,9 @@ WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install 
 step "wasm skin and the OPFS store in a dedicated worker (headless Chromium)"
 WASM_BINDGEN_USE_DEDICATED_WORKER=1 wasm-pack test --headless --chrome --mode no-install wasm
 
+step "wasm skin and the OPFS store driven by the core's run protocol in a dedicated worker (headless Firefox)"
+WASM_BINDGEN_USE_DEDICATED_WORKER=1 wasm-pack test --headless --firefox --mode no-install wasm
+
 step "npm package build"
 npm run --silent build
 
@@ -32,6 +35,9 @@ npm run --silent test:js
 
 step "browser: OPFS store in a worker, the demo end to end (playwright-core + Debian Chromium)"
 npm run --silent test:browser
+
+step "browser: the OPFS store tests and the run protocol's conformance cases in Firefox (geckodriver)"
+npm run --silent test:firefox
 
 step "Python package: pytest (pandas, polars, pyarrow inputs; readers; a Dask LocalCluster)"
 target/pyenv/bin/python -m pytest -q python/tests

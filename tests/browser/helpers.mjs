@@ -37,6 +37,32 @@ export async function startBrowser() {
   };
 }
 
+/**
+ * The site and one page in `engine`: "chromium" (playwright-core) or
+ * "firefox" (geckodriver, see webdriver.mjs); the page offers goto(url)
+ * and evaluate(fn, arg) in both. Returns {url, page, engine, close()}.
+ */
+export async function openPage(engine = process.env.FXLABEL_BROWSER ?? "chromium") {
+  if (engine === "firefox") {
+    const { startFirefox } = await import("./webdriver.mjs");
+    const { server, url } = await serve({ root: SITE, port: 0 });
+    const ff = await startFirefox();
+    return {
+      url,
+      page: ff.page,
+      engine: ff.page.engine,
+      async close() {
+        await ff.close();
+        server.closeAllConnections?.();
+        await new Promise((r) => server.close(r));
+      },
+    };
+  }
+  const env = await startBrowser();
+  const { page } = await newPage(env.browser);
+  return { url: env.url, page, engine: `chromium ${env.browser.version()}`, close: env.close };
+}
+
 /** A fresh page whose console errors and page errors are collected. */
 export async function newPage(browser, { acceptDownloads = true } = {}) {
   const context = await browser.newContext({ acceptDownloads, viewport: { width: 1180, height: 1000 } });

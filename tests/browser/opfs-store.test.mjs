@@ -1,19 +1,21 @@
-// The OPFS store (pkg/opfs-store.js) inside a real dedicated worker in
-// headless Chromium, where it writes through sync access handles, and on
-// the page (createWritable): write, list, readTail, replace, remove; a
-// write failing midway and a worker killed midway leave no final name; a
-// quota error names the config; the host resumes from OPFS and refuses a
-// file made with other settings.
+// The OPFS store (pkg/opfs-store.js) inside a real dedicated worker, where
+// it writes through sync access handles, and on the page (createWritable):
+// write, list, readTail, replace, remove; a write failing midway and a
+// worker killed midway leave no final name; a quota error names the
+// config; the host resumes from OPFS and refuses a file made with other
+// settings; the run protocol's conformance cases. In headless Chromium,
+// or in Firefox with FXLABEL_BROWSER=firefox (npm run test:firefox).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { newPage, startBrowser } from "./helpers.mjs";
+import { openPage } from "./helpers.mjs";
 
 let env;
 let page;
 before(async () => {
-  env = await startBrowser();
-  ({ page } = await newPage(env.browser));
+  env = await openPage();
+  ({ page } = env);
+  console.log(`# engine: ${env.engine}`);
   // Any page of the server: a secure context (http://127.0.0.1) that is
   // cross-origin isolated, so workers can block on a SharedArrayBuffer.
   await page.goto(env.url + "vendor/client-zip.LICENSE.txt");
