@@ -99,7 +99,8 @@ if (!args["skip-wasm"]) {
   };
   const opts = args.configs === "21" ? { targetPips: [5, 10, 20], stopPips: [10] } : {};
   const input_ = new mod.CandleInput(opts);
-  input_.appendParquet(fs.readFileSync(input));
+  const file = fs.readFileSync(input);
+  input_.parquetRowGroups(file, file.length).forEach(([offset, length], i) => input_.appendParquetRowGroup(i, file.subarray(offset, offset + length)));
   lap("input");
   const labeler = input_.finish();
   lap("shared");

@@ -216,17 +216,6 @@ impl CandleInput {
             .map_err(js_err)
     }
 
-    /// Appends the candles of a whole Parquet file.
-    #[wasm_bindgen(js_name = appendParquet)]
-    pub fn append_parquet(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
-        fxlabel::read_parquet(
-            bytes::Bytes::copy_from_slice(bytes),
-            self.time_column.as_deref(),
-            &mut self.builder,
-        )
-        .map_err(js_err)
-    }
-
     /// Starts reading a Parquet file by row group, so that it is never
     /// held whole: `tail` is the file's last bytes (at least its footer and
     /// the 8 bytes after it, or the whole file), `fileLength` its size in
@@ -532,14 +521,13 @@ pub fn footer_size(tail: &[u8]) -> Result<usize, JsValue> {
 /// The key-value metadata of a label file, from its tail or whole bytes.
 #[wasm_bindgen(js_name = readMetadata)]
 pub fn read_metadata(tail: &[u8]) -> Result<JsValue, JsValue> {
-    let m = fxlabel::read_metadata(tail).map_err(js_err)?;
-    let o = js_sys::Object::new();
-    let mut keys: Vec<_> = m.into_iter().collect();
-    keys.sort();
-    for (k, v) in keys {
-        let _ = js_sys::Reflect::set(&o, &k.into(), &v.into());
-    }
-    Ok(o.into())
+    let m: std::collections::BTreeMap<_, _> = fxlabel::read_metadata(tail)
+        .map_err(js_err)?
+        .into_iter()
+        .collect();
+    use serde::Serialize;
+    m.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| param_err("tail", e))
 }
 
 /// A label file (Parquet or Arrow IPC) as Arrow IPC stream bytes for

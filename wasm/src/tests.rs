@@ -183,7 +183,17 @@ fn csv_and_parquet_input() {
     let mut pq = Vec::new();
     cols.write_parquet(&mut pq).unwrap();
     let mut input = CandleInput::js_new(JsValue::UNDEFINED).unwrap();
-    input.append_parquet(&pq).unwrap();
+    let groups = input.parquet_row_groups(&pq, pq.len() as f64).unwrap();
+    for (i, g) in groups.iter().enumerate() {
+        let g = js_sys::Array::from(&g);
+        let (offset, len) = (
+            g.get(0).as_f64().unwrap() as usize,
+            g.get(1).as_f64().unwrap() as usize,
+        );
+        input
+            .append_parquet_row_group(i as u32, pq[offset..offset + len].to_vec())
+            .unwrap();
+    }
     assert_eq!(input.rows(), 100);
 }
 
