@@ -171,6 +171,21 @@ fn candles(
     py.detach(|| b.finish()).map_err(|e| py_err(py, e))
 }
 
+/// The options read, the candles of `source` read, and the shared work
+/// done (the GIL released for it): what every entry point starts with.
+fn labeler(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    opts: &Bound<'_, PyDict>,
+) -> PyResult<(Labeler, fxlabel::EncodeOptions)> {
+    let (o, p) = options(py, opts)?;
+    let c = candles(py, source, &o, &p)?;
+    let labeler = py
+        .detach(|| Labeler::new(c, p))
+        .map_err(|e| py_err(py, e))?;
+    Ok((labeler, o.encode))
+}
+
 /// Labels `source` over the grid of `opts` into `out_dir`: the whole run,
 /// as the native CLI does it, with the GIL released while labeling.
 /// `progress(done, total, key)` is called after each config; Ctrl-C (or an
@@ -188,12 +203,7 @@ fn label(
     jobs: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<String>, Vec<String>)> {
-    let (o, p) = options(py, opts)?;
-    let c = candles(py, source, &o, &p)?;
-    let enc = o.encode;
-    let labeler = py
-        .detach(|| Labeler::new(c, p))
-        .map_err(|e| py_err(py, e))?;
+    let (labeler, enc) = labeler(py, source, opts)?;
     let held = py
         .detach(|| store::plan(&labeler, &enc, &out_dir, overwrite))
         .map_err(|e| py_err(py, e))?;
@@ -273,13 +283,9 @@ fn plan(
     opts: &Bound<'_, PyDict>,
     overwrite: bool,
 ) -> PyResult<Planned> {
-    let (o, p) = options(py, opts)?;
-    let c = candles(py, source, &o, &p)?;
-    let labeler = py
-        .detach(|| Labeler::new(c, p))
-        .map_err(|e| py_err(py, e))?;
+    let (labeler, enc) = labeler(py, source, opts)?;
     let held = py
-        .detach(|| store::plan(&labeler, &o.encode, &out_dir, overwrite))
+        .detach(|| store::plan(&labeler, &enc, &out_dir, overwrite))
         .map_err(|e| py_err(py, e))?;
     let keys = |skip: bool| -> Vec<String> {
         labeler
@@ -310,13 +316,9 @@ fn commit(
     keys: Vec<String>,
     owner: String,
 ) -> PyResult<Vec<u64>> {
-    let (o, p) = options(py, opts)?;
-    let c = candles(py, source, &o, &p)?;
-    py.detach(|| {
-        let labeler = Labeler::new(c, p)?;
-        store::commit_keys(&labeler, &o.encode, &out_dir, &owner, &keys)
-    })
-    .map_err(|e| py_err(py, e))
+    let (labeler, enc) = labeler(py, source, opts)?;
+    py.detach(|| store::commit_keys(&labeler, &enc, &out_dir, &owner, &keys))
+        .map_err(|e| py_err(py, e))
 }
 
 /// The names a key's file may have, one per format (Parquet first).
