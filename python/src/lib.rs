@@ -287,19 +287,11 @@ fn plan(
     let held = py
         .detach(|| store::plan(&labeler, &enc, &out_dir, overwrite))
         .map_err(|e| py_err(py, e))?;
-    let keys = |skip: bool| -> Vec<String> {
-        labeler
-            .configs()
-            .iter()
-            .zip(&held.plan().skip)
-            .filter(|(_, s)| **s == skip)
-            .map(|(c, _)| c.key())
-            .collect()
-    };
+    let keys = held.keys();
     Ok(Planned {
-        todo: keys(false),
-        skipped: keys(true),
-        owner: std::process::id().to_string(),
+        todo: keys.todo,
+        skipped: keys.skip,
+        owner: held.owner().to_string(),
         held: Some(held),
     })
 }

@@ -266,6 +266,17 @@ impl<S: Store> Held<S> {
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
+
+    /// The plan in config keys.
+    pub fn keys(&self) -> super::PlanKeys {
+        self.run.keys(&self.plan)
+    }
+
+    /// The mark this run writes and locks under (workers committing its
+    /// configs use it too).
+    pub fn owner(&self) -> &str {
+        &self.run.folder().owner
+    }
 }
 
 impl<S: Store> Drop for Held<S> {
