@@ -25,7 +25,7 @@
 
 use crate::error::{Error, Result};
 use crate::grid::{Config, Format, Side};
-use crate::kernel::{Labeler, Outcome};
+use crate::kernel::{Labeler, PassScratch, SideColumns, WeightScratch};
 use crate::meta::{FileMeta, FORMAT_VERSION};
 use crate::parquet as pq;
 pub use crate::parquet::Compression;
@@ -140,110 +140,58 @@ fn schema_with_meta(labeler: &Labeler, config: &Config) -> SchemaRef {
     Arc::new(label_schema(&p.sides, p.extras, p.weights).with_metadata(meta))
 }
 
-/// One side's columns as plain vectors, with one validity flag per row
-/// that all of them share (a row's values are all null or all set): much
-/// cheaper to fill than one Arrow builder per column.
-struct SideCols {
-    extras: bool,
-    /// Uniqueness of each row (weights only; filled per row range by
-    /// [`SideCols::set_uniqueness`]).
-    uniq: Vec<f32>,
-    nulls: usize,
-    /// 1 when the row's outcome is known, 0 when it is null.
-    valid: Vec<u8>,
-    label: Vec<i8>,
-    exit: Vec<u32>,
-    ret: Vec<f32>,
-    /// 1 when ambiguous.
-    amb: Vec<u8>,
-    mfe: Vec<f32>,
-    mae: Vec<f32>,
+/// One side's columns as Arrow arrays (appended to `out`), sharing one
+/// validity bitmap (a row's values are all null or all set).
+fn side_arrays(cols: SideColumns, extras: bool, weights: bool, out: &mut Vec<ArrayRef>) {
+    let nulls =
+        (cols.nulls > 0).then(|| NullBuffer::new(cols.valid.iter().map(|&v| v != 0).collect()));
+    out.push(Arc::new(Int8Array::new(cols.label.into(), nulls.clone())));
+    out.push(Arc::new(UInt32Array::new(cols.exit.into(), nulls.clone())));
+    out.push(Arc::new(Float32Array::new(cols.ret.into(), nulls.clone())));
+    out.push(Arc::new(BooleanArray::new(
+        cols.amb.iter().map(|&v| v != 0).collect(),
+        nulls.clone(),
+    )));
+    if extras {
+        out.push(Arc::new(Float32Array::new(cols.mfe.into(), nulls.clone())));
+        out.push(Arc::new(Float32Array::new(cols.mae.into(), nulls.clone())));
+    }
+    if weights {
+        out.push(Arc::new(Float32Array::new(cols.uniq.into(), nulls)));
+    }
 }
 
-impl SideCols {
-    fn new(n: usize, extras: bool) -> Self {
-        let m = if extras { n } else { 0 };
-        SideCols {
-            extras,
-            uniq: Vec::new(),
-            nulls: 0,
-            valid: Vec::with_capacity(n),
-            label: Vec::with_capacity(n),
-            exit: Vec::with_capacity(n),
-            ret: Vec::with_capacity(n),
-            amb: Vec::with_capacity(n),
-            mfe: Vec::with_capacity(m),
-            mae: Vec::with_capacity(m),
-        }
+/// Labels `rows` of `config` into `long` and `short`, with the weights
+/// when asked for: what every row group or batch of a file holds.
+fn label_rows(
+    labeler: &Labeler,
+    config: &Config,
+    rows: std::ops::Range<usize>,
+    scratch: &mut (PassScratch, WeightScratch),
+    long: &mut SideColumns,
+    short: &mut SideColumns,
+) -> Result<()> {
+    labeler.fill(
+        config,
+        rows.clone(),
+        &mut scratch.0,
+        [&mut *long, &mut *short],
+    )?;
+    if labeler.params().weights {
+        let (mut lu, mut su) = (
+            std::mem::take(&mut long.uniq),
+            std::mem::take(&mut short.uniq),
+        );
+        labeler.uniqueness_into(
+            config,
+            rows,
+            [long.exits(), short.exits()],
+            &mut scratch.1,
+            [&mut lu, &mut su],
+        )?;
+        (long.uniq, short.uniq) = (lu, su);
     }
-
-    fn clear(&mut self) {
-        self.nulls = 0;
-        self.valid.clear();
-        self.label.clear();
-        self.exit.clear();
-        self.ret.clear();
-        self.amb.clear();
-        self.mfe.clear();
-        self.mae.clear();
-        self.uniq.clear();
-    }
-
-    #[inline(always)]
-    fn push(&mut self, o: Option<Outcome>) {
-        match o {
-            Some(o) => {
-                self.valid.push(1);
-                self.label.push(o.label);
-                self.exit.push(o.exit_offset);
-                self.ret.push(o.return_pips);
-                self.amb.push(o.ambiguous as u8);
-                if self.extras {
-                    self.mfe.push(o.mfe_pips);
-                    self.mae.push(o.mae_pips);
-                }
-            }
-            None => {
-                self.nulls += 1;
-                self.valid.push(0);
-                self.label.push(0);
-                self.exit.push(0);
-                self.ret.push(0.0);
-                self.amb.push(0);
-                if self.extras {
-                    self.mfe.push(0.0);
-                    self.mae.push(0.0);
-                }
-            }
-        }
-    }
-
-    /// The rows' exits, for the weights.
-    fn exits(&self) -> crate::kernel::Exits<'_> {
-        crate::kernel::Exits {
-            valid: &self.valid,
-            exit: &self.exit,
-        }
-    }
-
-    fn finish(self, extras: bool, weights: bool, out: &mut Vec<ArrayRef>) {
-        let nulls =
-            (self.nulls > 0).then(|| NullBuffer::new(self.valid.iter().map(|&v| v != 0).collect()));
-        out.push(Arc::new(Int8Array::new(self.label.into(), nulls.clone())));
-        out.push(Arc::new(UInt32Array::new(self.exit.into(), nulls.clone())));
-        out.push(Arc::new(Float32Array::new(self.ret.into(), nulls.clone())));
-        out.push(Arc::new(BooleanArray::new(
-            self.amb.iter().map(|&v| v != 0).collect(),
-            nulls.clone(),
-        )));
-        if extras {
-            out.push(Arc::new(Float32Array::new(self.mfe.into(), nulls.clone())));
-            out.push(Arc::new(Float32Array::new(self.mae.into(), nulls.clone())));
-        }
-        if weights {
-            out.push(Arc::new(Float32Array::new(self.uniq.into(), nulls)));
-        }
-    }
+    Ok(())
 }
 
 /// The labeled rows `rows` of `config` as one record batch of `schema`.
@@ -253,36 +201,26 @@ pub fn config_batch(
     rows: std::ops::Range<usize>,
     schema: SchemaRef,
 ) -> Result<RecordBatch> {
-    let n = rows.len();
     let p = labeler.params();
-    let mut long = SideCols::new(n, p.extras);
-    let mut short = SideCols::new(n, p.extras);
-    labeler.for_each_row(config, rows.clone(), |_, l, s| {
-        long.push(l);
-        short.push(s);
-    })?;
-    if p.weights {
-        let mut uniq = (Vec::new(), Vec::new());
-        let known = [long.exits(), short.exits()];
-        let mut scratch = crate::kernel::WeightScratch::default();
-        labeler.uniqueness_into(
-            config,
-            rows.clone(),
-            known,
-            &mut scratch,
-            [&mut uniq.0, &mut uniq.1],
-        )?;
-        (long.uniq, short.uniq) = uniq;
-    }
+    let (mut long, mut short) = (SideColumns::default(), SideColumns::default());
+    let mut scratch = Default::default();
+    label_rows(
+        labeler,
+        config,
+        rows.clone(),
+        &mut scratch,
+        &mut long,
+        &mut short,
+    )?;
     let ts = &labeler.candles().output_timestamps()[rows];
     let mut cols: Vec<ArrayRef> = vec![Arc::new(
         TimestampMillisecondArray::from(ts.to_vec()).with_timezone("UTC"),
     )];
     if p.sides.contains(&Side::Long) {
-        long.finish(p.extras, p.weights, &mut cols);
+        side_arrays(long, p.extras, p.weights, &mut cols);
     }
     if p.sides.contains(&Side::Short) {
-        short.finish(p.extras, p.weights, &mut cols);
+        side_arrays(short, p.extras, p.weights, &mut cols);
     }
     Ok(RecordBatch::try_new(schema, cols)?)
 }
@@ -366,10 +304,11 @@ struct PqSink<W: Write + Send> {
     scratch: pq::Scratch,
     columns: Vec<pq::Column>,
     part: pq::Part,
-    long: SideCols,
-    short: SideCols,
-    /// Buffers of the weights, reused from one row group to the next.
-    weights: crate::kernel::WeightScratch,
+    long: SideColumns,
+    short: SideColumns,
+    /// Buffers of the labeling pass and the weights, reused from one row
+    /// group to the next.
+    pass: (PassScratch, WeightScratch),
     compression: Compression,
     row_group_size: usize,
     shared: SharedChunks,
@@ -429,8 +368,6 @@ fn created_by() -> String {
 impl<W: Write + Send> PqSink<W> {
     fn new(labeler: &Labeler, schema: &Schema, opts: &EncodeOptions, mut w: W) -> Result<Self> {
         let rgs = opts.row_group_size.max(1);
-        let n = rgs.min(labeler.rows().max(1));
-        let extras = labeler.params().extras;
         // The file's leading magic belongs to the part at the input's start.
         let first = labeler.candles().first_output_row() == 0;
         if first {
@@ -449,9 +386,9 @@ impl<W: Write + Send> PqSink<W> {
                 row_groups: Vec::new(),
                 len: if first { 4 } else { 0 },
             },
-            long: SideCols::new(n, extras),
-            short: SideCols::new(n, extras),
-            weights: Default::default(),
+            long: SideColumns::default(),
+            short: SideColumns::default(),
+            pass: Default::default(),
             compression: opts.compression,
             row_group_size: rgs,
             shared: opts.shared.clone(),
@@ -475,29 +412,14 @@ impl<W: Write + Send> PqSink<W> {
         rows: std::ops::Range<usize>,
     ) -> Result<()> {
         let p = labeler.params();
-        self.long.clear();
-        self.short.clear();
-        let (long, short) = (&mut self.long, &mut self.short);
-        labeler.for_each_row(config, rows.clone(), |_, l, s| {
-            long.push(l);
-            short.push(s);
-        })?;
-        if p.weights {
-            let (long, short) = (&mut self.long, &mut self.short);
-            let (mut lu, mut su) = (
-                std::mem::take(&mut long.uniq),
-                std::mem::take(&mut short.uniq),
-            );
-            let known = [long.exits(), short.exits()];
-            labeler.uniqueness_into(
-                config,
-                rows.clone(),
-                known,
-                &mut self.weights,
-                [&mut lu, &mut su],
-            )?;
-            (long.uniq, short.uniq) = (lu, su);
-        }
+        label_rows(
+            labeler,
+            config,
+            rows.clone(),
+            &mut self.pass,
+            &mut self.long,
+            &mut self.short,
+        )?;
         let start = self.part.len;
         let mut chunks = Vec::with_capacity(self.columns.len());
         let ts = timestamp_chunk(

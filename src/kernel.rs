@@ -81,6 +81,126 @@ pub struct Outcome {
     pub mae_pips: f32,
 }
 
+/// One side's outcomes over a range of rows, column by column, as a
+/// labeling pass writes them ([`Labeler::fill`]); empty for a side not
+/// asked for. A row's values count when `valid[row] != 0`; an unknown
+/// row holds zeros.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SideColumns {
+    /// 1 when the row's outcome is known.
+    pub valid: Vec<u8>,
+    /// Rows whose outcome is unknown.
+    pub nulls: usize,
+    pub label: Vec<i8>,
+    pub exit: Vec<u32>,
+    pub ret: Vec<f32>,
+    /// 1 when ambiguous.
+    pub amb: Vec<u8>,
+    /// With `extras` only.
+    pub mfe: Vec<f32>,
+    pub mae: Vec<f32>,
+    /// With `weights` only: filled by [`Labeler::uniqueness_into`].
+    pub uniq: Vec<f32>,
+}
+
+impl SideColumns {
+    /// Empties every column, keeping their memory.
+    pub fn clear(&mut self) {
+        self.nulls = 0;
+        for v in [&mut self.valid, &mut self.amb] {
+            v.clear();
+        }
+        self.label.clear();
+        self.exit.clear();
+        for v in [&mut self.ret, &mut self.mfe, &mut self.mae, &mut self.uniq] {
+            v.clear();
+        }
+    }
+
+    /// Row `r`'s outcome (`None` when unknown or not labeled).
+    #[inline]
+    pub fn get(&self, r: usize) -> Option<Outcome> {
+        if self.valid.get(r).copied().unwrap_or(0) == 0 {
+            return None;
+        }
+        Some(Outcome {
+            label: self.label[r],
+            exit_offset: self.exit[r],
+            return_pips: self.ret[r],
+            ambiguous: self.amb[r] != 0,
+            mfe_pips: self.mfe.get(r).copied().unwrap_or(0.0),
+            mae_pips: self.mae.get(r).copied().unwrap_or(0.0),
+        })
+    }
+
+    /// The rows' exits, for the weights.
+    pub fn exits(&self) -> Exits<'_> {
+        Exits {
+            valid: &self.valid,
+            exit: &self.exit,
+        }
+    }
+}
+
+/// Buffers a labeling pass reuses from one call to the next.
+#[derive(Debug, Default)]
+pub struct PassScratch {
+    /// Each row's window length (`end - i`).
+    win: Vec<u32>,
+    /// 1 when the row's window is complete.
+    complete: Vec<u8>,
+    /// The rows that time out, for one side.
+    timeouts: Vec<u32>,
+}
+
+/// The barrier rule of one side, row by row over plain slices (the loop
+/// the compiler can vectorise): with `a` and `b` the offsets of the first
+/// target and stop touches minus one (`u32::MAX` when none) and `w` the
+/// window's length, a barrier is hit when its offset is `<= w`; the first
+/// one decides, both at once is a tie; no hit is a timeout when the
+/// window is complete and unknown otherwise.
+struct Decide {
+    tie: i8,
+    tp: f32,
+    sp: f32,
+}
+
+impl Decide {
+    #[inline(always)]
+    fn run<A: Copy + Into<u32>, B: Copy + Into<u32>>(
+        &self,
+        target: &[A],
+        stop: &[B],
+        s: &PassScratch,
+        o: &mut SideColumns,
+    ) {
+        let m = s.win.len();
+        let (target, stop, win, complete) =
+            (&target[..m], &stop[..m], &s.win[..m], &s.complete[..m]);
+        let (valid, label, exit) = (&mut o.valid[..m], &mut o.label[..m], &mut o.exit[..m]);
+        let (ret, amb) = (&mut o.ret[..m], &mut o.amb[..m]);
+        let (tp, sp) = (self.tp.to_bits(), self.sp.to_bits());
+        // Written without branches (masks and selects) so that it vectorises.
+        for r in 0..m {
+            let a = target[r].into().wrapping_sub(1);
+            let b = stop[r].into().wrapping_sub(1);
+            let w = win[r];
+            let hit = (a < w) | (b < w);
+            let ok = hit | (complete[r] != 0);
+            let first_t = hit & ((a < b) | ((a == b) & (self.tie == 1)));
+            let first_s = hit & !first_t;
+            label[r] = first_t as i8 - first_s as i8;
+            valid[r] = ok as u8;
+            amb[r] = (hit & (a == b)) as u8;
+            let timeout = if ok { w } else { 0 };
+            exit[r] = if hit { a.min(b) + 1 } else { timeout };
+            let bits =
+                (tp & (first_t as u32).wrapping_neg()) | (sp & (first_s as u32).wrapping_neg());
+            ret[r] = f32::from_bits(bits);
+        }
+    }
+}
+
 /// First-touch offsets for one level, compact when windows are short.
 #[derive(Debug)]
 enum Offsets {
@@ -89,14 +209,6 @@ enum Offsets {
 }
 
 impl Offsets {
-    #[inline(always)]
-    fn get(&self, i: usize) -> usize {
-        match self {
-            Offsets::U16(v) => v[i] as usize,
-            Offsets::U32(v) => v[i] as usize,
-        }
-    }
-
     fn bytes(&self) -> usize {
         match self {
             Offsets::U16(v) => v.len() * 2,
@@ -380,10 +492,27 @@ impl Labeler {
         self.pass(config, rows, lead, f)
     }
 
+    /// Labels the rows `rows` of `config` (counted from the first row this
+    /// labeler labels) into `out` (long, short; each cleared first, left
+    /// empty for a side not asked for), column by column: the linear pass
+    /// a config costs. `scratch` is reused across calls.
+    pub fn fill(
+        &self,
+        config: &Config,
+        rows: std::ops::Range<usize>,
+        scratch: &mut PassScratch,
+        out: [&mut SideColumns; 2],
+    ) -> Result<()> {
+        let n_out = self.rows();
+        let lead = self.candles.lead();
+        let rows = rows.start.min(n_out) + lead..rows.end.min(n_out) + lead;
+        self.fill_kept(config, rows, scratch, out)
+    }
+
     /// [`Labeler::for_each_row`] over kept rows `rows` (lead rows and the
     /// rows after the labeled ones included: weights need their exits),
-    /// calling `f` with each row's index minus `offset`.
-    #[inline(always)]
+    /// calling `f` with each row's index minus `offset`: [`Labeler::fill`]
+    /// a few thousand rows at a time, read back row by row.
     fn pass(
         &self,
         config: &Config,
@@ -391,24 +520,58 @@ impl Labeler {
         offset: usize,
         mut f: impl FnMut(usize, Option<Outcome>, Option<Outcome>),
     ) -> Result<()> {
+        const CHUNK: usize = 4096;
+        let n = self.candles.len();
+        let rows = rows.start.min(n)..rows.end.min(n);
+        let mut scratch = PassScratch::default();
+        let [mut long, mut short] = [SideColumns::default(), SideColumns::default()];
+        for a in rows.clone().step_by(CHUNK) {
+            let b = (a + CHUNK).min(rows.end);
+            self.fill_kept(config, a..b, &mut scratch, [&mut long, &mut short])?;
+            for r in 0..b - a {
+                f(a + r - offset, long.get(r), short.get(r));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Labeler::fill`] over kept rows `rows`.
+    fn fill_kept(
+        &self,
+        config: &Config,
+        rows: std::ops::Range<usize>,
+        scratch: &mut PassScratch,
+        out: [&mut SideColumns; 2],
+    ) -> Result<()> {
+        for o in out.iter() {
+            debug_assert!(o.uniq.is_empty() || o.uniq.len() == o.valid.len());
+        }
+        let [long_out, short_out] = out;
+        long_out.clear();
+        short_out.clear();
         let c = &self.candles;
         let n = c.len();
         let rows = rows.start.min(n)..rows.end.min(n);
         if rows.is_empty() {
             return Ok(());
         }
-        let p = self.params.pip_value;
-        let has = |s| self.params.sides.contains(&s);
-        let long = if has(Side::Long) {
-            Some(SideTables::new(self, config, Side::Long)?)
-        } else {
-            None
-        };
-        let short = if has(Side::Short) {
-            Some(SideTables::new(self, config, Side::Short)?)
-        } else {
-            None
-        };
+        self.windows(config, rows.clone(), scratch);
+        for (side, o) in [(Side::Long, long_out), (Side::Short, short_out)] {
+            if self.params.sides.contains(&side) {
+                let t = SideTables::new(self, config, side)?;
+                self.fill_side(&t, rows.start, scratch, o);
+            }
+        }
+        Ok(())
+    }
+
+    /// Each row's window into `s`: its length from the row (`end - i`, the
+    /// last bar a touch may be at, counted from the row) and whether it
+    /// is complete. A row with no entry bar (the input's last with
+    /// `next_open`) gets an empty, incomplete window: its outcome is unknown.
+    fn windows(&self, config: &Config, rows: std::ops::Range<usize>, s: &mut PassScratch) {
+        let c = &self.candles;
+        let n = c.len();
         let h = config.horizon;
         // Completeness is judged on the whole input, of which these
         // candles may be a part.
@@ -417,6 +580,8 @@ impl Labeler {
         let span = (h as i64).saturating_mul(60_000);
         let shift = (self.params.entry == Entry::NextOpen) as usize;
         let limit = |k: usize| c.ts[k].saturating_add(span);
+        s.win.clear();
+        s.complete.clear();
         // Window end pointer (minutes mode), started by binary search.
         let first = (rows.start + shift).min(n - 1);
         let mut e =
@@ -426,15 +591,26 @@ impl Labeler {
             // The entry bar: i, or i + 1 (none after the input's last row).
             let k = i + shift;
             if shift == 1 && (k >= n || base + k as u64 >= total) {
-                f(i - offset, None, None);
+                s.win.push(0);
+                s.complete.push(0);
                 continue;
             }
             let (end, complete) = match self.params.horizon_unit {
                 HorizonUnit::Minutes => {
                     let lim = limit(k);
-                    e = e.max(k);
-                    while e + 1 < n && c.ts[e + 1] <= lim {
-                        e += 1;
+                    // No missing minute: the window ends h bars on (the
+                    // timestamps strictly increase), else walk to it.
+                    match usize::try_from(h)
+                        .ok()
+                        .and_then(|h| c.ts.get(k.checked_add(h)?))
+                    {
+                        Some(&t) if t == lim => e = k + h as usize,
+                        _ => {
+                            e = e.max(k);
+                            while e + 1 < n && c.ts[e + 1] <= lim {
+                                e += 1;
+                            }
+                        }
                     }
                     (e, last_ts >= lim)
                 }
@@ -443,15 +619,97 @@ impl Labeler {
                     ((far.min(n as u64 - 1)) as usize, base + far < total)
                 }
             };
-            let lo = long
-                .as_ref()
-                .and_then(|t| self.outcome(t, i, k, end, complete, p));
-            let sh = short
-                .as_ref()
-                .and_then(|t| self.outcome(t, i, k, end, complete, p));
-            f(i - offset, lo, sh);
+            s.win.push((end - i) as u32);
+            s.complete.push(complete as u8);
         }
-        Ok(())
+    }
+
+    /// One side's outcomes for the kept rows from `start` whose windows
+    /// are in `s`. Every price expression is the contract's, in float64
+    /// as written.
+    fn fill_side(&self, t: &SideTables, start: usize, s: &mut PassScratch, o: &mut SideColumns) {
+        let m = s.win.len();
+        let rows = start..start + m;
+        let tie = if self.params.tie == Tie::Target {
+            1
+        } else {
+            -1
+        };
+        let (tp, sp) = (t.target_pips as f32, -(t.stop_pips as f32));
+        o.valid.resize(m, 0);
+        o.label.resize(m, 0);
+        o.exit.resize(m, 0);
+        o.ret.resize(m, 0.0);
+        o.amb.resize(m, 0);
+        let d = Decide { tie, tp, sp };
+        match (t.target, t.stop) {
+            (Offsets::U16(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], s, o),
+            (Offsets::U32(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], s, o),
+            (Offsets::U16(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], s, o),
+            (Offsets::U32(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], s, o),
+        }
+        o.nulls = m - o.valid.iter().map(|&v| v as usize).sum::<usize>();
+        let c = &self.candles;
+        let p = self.params.pip_value;
+        let shift = (self.params.entry == Entry::NextOpen) as usize;
+        // Timeouts: the move to the window's last close. Their rows are
+        // gathered first (without branches) so that the loop over them
+        // has none to mispredict.
+        let timeouts = &mut s.timeouts;
+        timeouts.clear();
+        timeouts.resize(m + 1, 0);
+        let mut k = 0;
+        for r in 0..m {
+            timeouts[k] = r as u32;
+            k += (o.valid[r] != 0 && o.label[r] == 0) as usize;
+        }
+        let spread = t.entry.spread;
+        macro_rules! timeouts {
+            ($ret:expr) => {
+                for &r in &timeouts[..k] {
+                    let r = r as usize;
+                    let (i, j) = (start + r, start + r + o.exit[r] as usize);
+                    let e = t.entry.at(i + shift);
+                    o.ret[r] = $ret(j, e);
+                }
+            };
+        }
+        match (t.side, spread) {
+            (Side::Long, _) => timeouts!(|j: usize, e: f64| ((c.close[j] - e) / p) as f32),
+            // (e - (close + s)) / p, written negated so that a zero move
+            // stays -0.0 as in files made before the spread.
+            (Side::Short, Spread::None) => {
+                timeouts!(|j: usize, e: f64| (-((c.close[j] + 0.0) - e) / p) as f32)
+            }
+            (Side::Short, _) => {
+                timeouts!(|j: usize, e: f64| (-((c.close[j] + spread.at(j)) - e) / p) as f32)
+            }
+        }
+        let Some((nh, nl)) = &self.chains else {
+            return;
+        };
+        let (nh, nl) = match (t.side, &self.ask_chains) {
+            (Side::Short, Some((ah, al))) => (ah, al),
+            _ => (nh, nl),
+        };
+        o.mfe.resize(m, 0.0);
+        o.mae.resize(m, 0.0);
+        for r in 0..m {
+            let x = o.exit[r] as usize;
+            if o.valid[r] == 0 || x == 0 {
+                continue;
+            }
+            let (i, j) = (start + r, start + r + x);
+            let e = t.entry.at(i + shift);
+            let (hi, lo) = (range_extreme(nh, i + 1, j), range_extreme(nl, i + 1, j));
+            (o.mfe[r], o.mae[r]) = match t.side {
+                Side::Long => (pos((c.high.get(hi) - e) / p), pos((e - c.low.get(lo)) / p)),
+                Side::Short => (
+                    pos((e - (c.low.get(lo) + spread.at(lo))) / p),
+                    pos(((c.high.get(hi) + spread.at(hi)) - e) / p),
+                ),
+            };
+        }
     }
 
     /// The average uniqueness of rows `rows` (counted like
@@ -580,83 +838,6 @@ impl Labeler {
             }));
         }
         Ok(())
-    }
-
-    /// The outcome of row `i` for one side, entering at bar `k` (`i` or
-    /// `i + 1`), its window ending at bar `end`. Every price expression is
-    /// the contract's, in float64 as written.
-    #[inline]
-    fn outcome(
-        &self,
-        t: &SideTables,
-        i: usize,
-        k: usize,
-        end: usize,
-        complete: bool,
-        p: f64,
-    ) -> Option<Outcome> {
-        let c = &self.candles;
-        let touch = |o: &Offsets| match o.get(i) {
-            0 => None,
-            d if i + d <= end => Some(d),
-            _ => None,
-        };
-        let (label, exit, ambiguous) = match (touch(t.target), touch(t.stop)) {
-            (None, None) if complete => (0i8, end - i, false),
-            (None, None) => return None,
-            (Some(a), None) => (1, a, false),
-            (None, Some(b)) => (-1, b, false),
-            (Some(a), Some(b)) if a < b => (1, a, false),
-            (Some(a), Some(b)) if b < a => (-1, b, false),
-            (Some(a), Some(_)) => (
-                if self.params.tie == Tie::Target {
-                    1
-                } else {
-                    -1
-                },
-                a,
-                true,
-            ),
-        };
-        let j = i + exit;
-        let spread = t.entry.spread;
-        let return_pips = match label {
-            1 => t.target_pips as f32,
-            -1 => -(t.stop_pips as f32),
-            _ => {
-                let e = t.entry.at(k);
-                match t.side {
-                    Side::Long => ((c.close[j] - e) / p) as f32,
-                    // (e - (close + s)) / p, written negated so that a zero
-                    // move stays -0.0 as in files made before the spread.
-                    Side::Short => (-((c.close[j] + spread.at(j)) - e) / p) as f32,
-                }
-            }
-        };
-        let (mut mfe_pips, mut mae_pips) = (0.0, 0.0);
-        if let (Some((nh, nl)), true) = (&self.chains, exit > 0) {
-            let e = t.entry.at(k);
-            let (nh, nl) = match (t.side, &self.ask_chains) {
-                (Side::Short, Some((ah, al))) => (ah, al),
-                _ => (nh, nl),
-            };
-            let (hi, lo) = (range_extreme(nh, i + 1, j), range_extreme(nl, i + 1, j));
-            (mfe_pips, mae_pips) = match t.side {
-                Side::Long => (pos((c.high.get(hi) - e) / p), pos((e - c.low.get(lo)) / p)),
-                Side::Short => (
-                    pos((e - (c.low.get(lo) + spread.at(lo))) / p),
-                    pos(((c.high.get(hi) + spread.at(hi)) - e) / p),
-                ),
-            };
-        }
-        Some(Outcome {
-            label,
-            exit_offset: exit as u32,
-            return_pips,
-            ambiguous,
-            mfe_pips,
-            mae_pips,
-        })
     }
 }
 
