@@ -543,24 +543,18 @@ impl Labeler {
         scratch: &mut PassScratch,
         out: [&mut SideColumns; 2],
     ) -> Result<()> {
-        for o in out.iter() {
-            debug_assert!(o.uniq.is_empty() || o.uniq.len() == o.valid.len());
-        }
-        let [long_out, short_out] = out;
-        long_out.clear();
-        short_out.clear();
-        let c = &self.candles;
-        let n = c.len();
+        let n = self.candles.len();
         let rows = rows.start.min(n)..rows.end.min(n);
-        if rows.is_empty() {
-            return Ok(());
+        if !rows.is_empty() {
+            self.windows(config, rows.clone(), scratch);
         }
-        self.windows(config, rows.clone(), scratch);
-        for (side, o) in [(Side::Long, long_out), (Side::Short, short_out)] {
-            if self.params.sides.contains(&side) {
-                let t = SideTables::new(self, config, side)?;
-                self.fill_side(&t, rows.start, scratch, o);
+        for (side, o) in [Side::Long, Side::Short].into_iter().zip(out) {
+            if rows.is_empty() || !self.params.sides.contains(&side) {
+                o.clear();
+                continue;
             }
+            let t = SideTables::new(self, config, side)?;
+            self.fill_side(&t, rows.start, scratch, o);
         }
         Ok(())
     }
@@ -636,6 +630,11 @@ impl Labeler {
             -1
         };
         let (tp, sp) = (t.target_pips as f32, -(t.stop_pips as f32));
+        // Every row of these columns is written below: their old values
+        // need no clearing. The others are cleared.
+        for v in [&mut o.mfe, &mut o.mae, &mut o.uniq] {
+            v.clear();
+        }
         o.valid.resize(m, 0);
         o.label.resize(m, 0);
         o.exit.resize(m, 0);
@@ -656,7 +655,6 @@ impl Labeler {
         // gathered first (without branches) so that the loop over them
         // has none to mispredict.
         let timeouts = &mut s.timeouts;
-        timeouts.clear();
         timeouts.resize(m + 1, 0);
         let mut k = 0;
         for r in 0..m {

@@ -132,8 +132,6 @@ pub(crate) struct Scratch {
     comp: Vec<u8>,
     idx: Vec<u32>,
     table: Vec<u32>,
-    /// Slots of `table` in use, to empty it without clearing it all.
-    used: Vec<u32>,
     dict: Vec<f32>,
 }
 
@@ -210,9 +208,9 @@ pub(crate) fn side_chunk(
                     .collect();
                 &filtered
             };
-            let (lo, hi) = vals
-                .iter()
-                .fold((i8::MAX, i8::MIN), |(a, b), &l| (a.min(l), b.max(l)));
+            // Two plain reductions (they vectorise; a fold of pairs does not).
+            let lo = vals.iter().copied().min().unwrap_or(i8::MAX);
+            let hi = vals.iter().copied().max().unwrap_or(i8::MIN);
             body.push(2);
             rle_hybrid(vals, 2, |l| (l + 1) as u32, &mut body);
             data_page(codec, &mut c, &body, rows, ENC_RLE_DICTIONARY, &mut s.comp)?;
@@ -333,45 +331,86 @@ pub(super) fn dict_page(
 
 /// Most distinct returns a row group's dictionary may hold.
 pub(super) const MAX_DICT: usize = 1 << 16;
-pub(super) const TABLE_BITS: u32 = 17;
+/// The hash table of the return dictionary starts with `2^MIN_BITS` slots
+/// (it fits the first-level cache) and grows fourfold whenever it is half
+/// full, so that a row group with few distinct returns stays fast.
+const MIN_BITS: u32 = 12;
 
-/// Fills `s.dict` and `s.idx` with the return column's dictionary and
+/// Open addressing of `f32` bit patterns to dictionary indices.
+struct Slots<'a> {
+    table: &'a mut Vec<u32>,
+    bits: u32,
+}
+
+impl Slots<'_> {
+    #[inline(always)]
+    fn slot(&self, b: u32) -> usize {
+        (b.wrapping_mul(0x9E37_79B1) >> (32 - self.bits)) as usize
+    }
+
+    /// The index of `b` in `dict`, adding it when new (`None` when the
+    /// dictionary is full).
+    #[inline(always)]
+    fn index(&mut self, b: u32, dict: &mut Vec<f32>) -> Option<u32> {
+        let mask = self.table.len() - 1;
+        let mut h = self.slot(b);
+        loop {
+            let e = self.table[h];
+            if e == u32::MAX {
+                if dict.len() >= MAX_DICT {
+                    return None;
+                }
+                let k = dict.len() as u32;
+                dict.push(f32::from_bits(b));
+                self.table[h] = k;
+                if dict.len() * 2 > self.table.len() {
+                    self.grow(dict);
+                }
+                return Some(k);
+            }
+            if dict[e as usize].to_bits() == b {
+                return Some(e);
+            }
+            h = (h + 1) & mask;
+        }
+    }
+
+    /// Four times the slots, every entry of `dict` placed again.
+    fn grow(&mut self, dict: &[f32]) {
+        self.bits += 2;
+        self.table.clear();
+        self.table.resize(1 << self.bits, u32::MAX);
+        let mask = self.table.len() - 1;
+        for (k, v) in dict.iter().enumerate() {
+            let mut h = self.slot(v.to_bits());
+            while self.table[h] != u32::MAX {
+                h = (h + 1) & mask;
+            }
+            self.table[h] = k as u32;
+        }
+    }
+}
+
+/// Fills `s.dict` and `s.idx` with the return column's dictionary (`+T`,
+/// `-S`, then the timeout returns in order of first appearance) and
 /// indices; false when there are too many distinct values.
 pub(super) fn return_dictionary(side: &SideRows, s: &mut Scratch) -> bool {
     let rows = side.label.len();
     s.dict.clear();
     s.idx.clear();
-    // Empty the table from the last call: only the slots it used.
-    if s.table.len() != 1 << TABLE_BITS {
-        s.table.clear();
-        s.table.resize(1 << TABLE_BITS, u32::MAX);
-    } else {
-        for &h in &s.used {
-            s.table[h as usize] = u32::MAX;
+    s.table.clear();
+    s.table.resize(1 << MIN_BITS, u32::MAX);
+    let mut slots = Slots {
+        table: &mut s.table,
+        bits: MIN_BITS,
+    };
+    // The two fixed entries (one when equal).
+    for v in [side.target, side.stop] {
+        if slots.index(v.to_bits(), &mut s.dict).is_none() {
+            return false;
         }
     }
-    s.used.clear();
-    let (tb, sb) = (side.target.to_bits(), side.stop.to_bits());
-    s.dict.push(side.target);
-    s.dict.push(side.stop);
-    let mask = (1u32 << TABLE_BITS) - 1;
-    let slot = |b: u32| (b.wrapping_mul(0x9E37_79B1) >> (32 - TABLE_BITS)) & mask;
-    // Seed the table with the two fixed entries (unless equal).
-    for (k, b) in [(0u32, tb), (1u32, sb)] {
-        let mut h = slot(b);
-        loop {
-            let e = s.table[h as usize];
-            if e == u32::MAX {
-                s.table[h as usize] = k;
-                s.used.push(h);
-                break;
-            }
-            if s.dict[e as usize].to_bits() == b {
-                break;
-            }
-            h = (h + 1) & mask;
-        }
-    }
+    s.idx.reserve(rows);
     let all = side.nulls == 0;
     for r in 0..rows {
         if !all && !side.is_valid(r) {
@@ -380,28 +419,10 @@ pub(super) fn return_dictionary(side: &SideRows, s: &mut Scratch) -> bool {
         let idx = match side.label[r] {
             1 => 0,
             -1 => 1,
-            _ => {
-                let v = side.ret[r];
-                let b = v.to_bits();
-                let mut h = slot(b);
-                loop {
-                    let e = s.table[h as usize];
-                    if e == u32::MAX {
-                        if s.dict.len() >= MAX_DICT {
-                            return false;
-                        }
-                        let k = s.dict.len() as u32;
-                        s.dict.push(v);
-                        s.table[h as usize] = k;
-                        s.used.push(h);
-                        break k;
-                    }
-                    if s.dict[e as usize].to_bits() == b {
-                        break e;
-                    }
-                    h = (h + 1) & mask;
-                }
-            }
+            _ => match slots.index(side.ret[r].to_bits(), &mut s.dict) {
+                Some(k) => k,
+                None => return false,
+            },
         };
         s.idx.push(idx);
     }

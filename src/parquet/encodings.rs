@@ -54,17 +54,24 @@ pub(super) fn pack<T: Copy>(
     match width {
         1 | 2 | 4 => {
             let per = 8 / width as usize;
-            let mut k = 0;
-            while k < count {
-                let mut byte = 0u8;
-                for b in 0..per {
-                    if let Some(&v) = values.get(k + b) {
-                        byte |= (map(v) as u8) << (b as u32 * width);
-                    }
-                }
-                out.push(byte);
-                k += per;
+            let byte = |vals: &[T]| {
+                vals.iter()
+                    .enumerate()
+                    .fold(0u8, |b, (k, &v)| b | (map(v) as u8) << (k as u32 * width))
+            };
+            // Whole bytes, then the last one padded with zeros.
+            let whole = values.chunks_exact(per);
+            let rest = whole.remainder();
+            out.reserve(count.div_ceil(per));
+            out.extend(whole.map(byte));
+            if !rest.is_empty() {
+                out.push(byte(rest));
             }
+            let done = values.len().div_ceil(per);
+            out.extend(std::iter::repeat_n(
+                0u8,
+                count.div_ceil(per).saturating_sub(done),
+            ));
         }
         8 => {
             out.extend(values.iter().map(|&v| map(v) as u8));
