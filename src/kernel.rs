@@ -8,7 +8,10 @@
 //! for every distinct pip level and direction it needs, the offset of the
 //! first touching bar within the longest window, and a config is then one
 //! linear pass: `exit = min(target touch, stop touch)` compared with the
-//! window end, which a moving pointer follows.
+//! window end, which a moving pointer follows. The pass
+//! ([`Labeler::fill`]) writes plain columns ([`SideColumns`]) a row range
+//! at a time, with the barrier rule written without branches so that it
+//! vectorises; [`Labeler::for_each_row`] reads them back row by row.
 //!
 //! The first touches are found without walking windows bar by bar. Going
 //! from the last candle to the first, a stack holds the *next-greater
@@ -478,7 +481,8 @@ impl Labeler {
     /// Calls `f(r, long, short)` for each row `r` of `rows` (counted from
     /// the first row this labeler labels) in order, with the outcome of
     /// each side (`None` for an unknown outcome or a side not asked for).
-    /// This is the linear pass a config costs.
+    /// This is the linear pass a config costs ([`Labeler::fill`] read
+    /// back row by row).
     #[inline]
     pub fn for_each_row(
         &self,
@@ -486,10 +490,14 @@ impl Labeler {
         rows: std::ops::Range<usize>,
         f: impl FnMut(usize, Option<Outcome>, Option<Outcome>),
     ) -> Result<()> {
-        let out = self.rows();
-        let lead = self.candles.lead();
-        let rows = rows.start.min(out) + lead..rows.end.min(out) + lead;
-        self.pass(config, rows, lead, f)
+        self.pass(config, self.kept(rows), self.candles.lead(), f)
+    }
+
+    /// Rows counted from the first labeled row as kept rows (lead rows
+    /// counted), within the labeled ones.
+    fn kept(&self, rows: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let (out, lead) = (self.rows(), self.candles.lead());
+        rows.start.min(out) + lead..rows.end.min(out) + lead
     }
 
     /// Labels the rows `rows` of `config` (counted from the first row this
@@ -503,10 +511,7 @@ impl Labeler {
         scratch: &mut PassScratch,
         out: [&mut SideColumns; 2],
     ) -> Result<()> {
-        let n_out = self.rows();
-        let lead = self.candles.lead();
-        let rows = rows.start.min(n_out) + lead..rows.end.min(n_out) + lead;
-        self.fill_kept(config, rows, scratch, out)
+        self.fill_kept(config, self.kept(rows), scratch, out)
     }
 
     /// [`Labeler::for_each_row`] over kept rows `rows` (lead rows and the
@@ -753,9 +758,7 @@ impl Labeler {
         scratch: &mut WeightScratch,
         out: [&mut Vec<f32>; 2],
     ) -> Result<()> {
-        let n_out = self.rows();
-        let lead = self.candles.lead();
-        let (a, b) = (rows.start.min(n_out) + lead, rows.end.min(n_out) + lead);
+        let std::ops::Range { start: a, end: b } = self.kept(rows);
         let w = self.max_offset;
         let lo = a.saturating_sub(w);
         let hi = b.saturating_add(w).min(self.candles.len());
