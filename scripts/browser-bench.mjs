@@ -6,7 +6,7 @@
 // holds the page and its worker. (performance.measureUserAgentSpecificMemory
 // was tried: in Chromium 156 it leaves the worker out, so it is not used.)
 //
-// usage: node scripts/browser-bench.mjs [ROWS=5000000] [parquet|csv]
+// usage: node scripts/browser-bench.mjs [ROWS=5000000] [parquet|csv] [WORKERS=2]
 //   parquet: made by the native CLI (`fxlabel synth`; built if missing)
 //   csv:     made by scripts/gen-sample.mjs (streamed into the worker)
 // Needs `npm run build && npm run build:www` first. Writes
@@ -23,6 +23,7 @@ import { serve } from "./serve-www.mjs";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const rows = Number(process.argv[2] ?? 5_000_000);
 const format = process.argv[3] ?? "parquet";
+const workers = Number(process.argv[4] ?? 2);
 const timeoutMs = Number(process.env.BENCH_TIMEOUT_MIN ?? 60) * 60_000;
 const out = path.join(root, "target", "bench-browser");
 mkdirSync(out, { recursive: true });
@@ -94,6 +95,7 @@ try {
   await page.fill("#targets", "5,10,15,20,30,50");
   await page.fill("#stops", "5,10,15,20,30");
   await page.fill("#horizons", "1,5,15,30,60,240,1440");
+  await page.fill("#workers", String(workers));
   const t0 = Date.now();
   await page.click("#start");
   let peakRss = 0;
@@ -117,6 +119,7 @@ try {
   result = {
     rows: s.summary.rows,
     format,
+    workers,
     inputBytes: statSync(input).size,
     configs: s.summary.written.length + s.summary.skipped.length,
     written: s.summary.written.length,
@@ -132,7 +135,7 @@ try {
     chromium: context.browser()?.version() ?? null,
   };
   console.log(JSON.stringify(result, null, 2));
-  writeFileSync(path.join(out, `result-${rows}-${format}.json`), JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(path.join(out, `result-${rows}-${format}-${workers}w.json`), JSON.stringify(result, null, 2) + "\n");
 } finally {
   await context.close().catch(() => {});
   server.closeAllConnections?.();

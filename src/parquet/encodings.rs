@@ -335,7 +335,7 @@ mod tests {
                         if spread == 0 {
                             5
                         } else {
-                            (next() % spread.max(1)) as i64 - (spread / 2) as i64
+                            ((next() % spread) as i64).wrapping_sub((spread / 2) as i64)
                         }
                     })
                     .collect();
