@@ -10,9 +10,11 @@
 //   });
 //   fx.cancel();                             // stops after the config in flight
 import { errorFromData } from "./errors.js";
+import { browserStorage, browserStore, storeOf } from "./browser-store.js";
+import { idbStore } from "./idb-store.js";
 import { opfsStore } from "./opfs-store.js";
 
-export { opfsStore };
+export { opfsStore, idbStore, browserStorage, browserStore, storeOf };
 
 /**
  * @param {object} [opts]
@@ -31,7 +33,7 @@ export function createLabelWorker({ url = new URL("./worker.js", import.meta.url
   worker.onmessage = ({ data: m }) => {
     switch (m.type) {
       case "ready":
-        return readyResolve({ version: m.version, memoryBytes: m.memoryBytes });
+        return readyResolve({ version: m.version, memoryBytes: m.memoryBytes, storage: m.storage });
       case "reading":
         return job?.callbacks.onReading?.(m);
       case "log":
@@ -82,14 +84,18 @@ export function createLabelWorker({ url = new URL("./worker.js", import.meta.url
 
   return {
     worker,
-    /** Resolves with {version, memoryBytes} once the wasm module is loaded. */
+    /**
+     * Resolves with {version, memoryBytes, storage} once the wasm module is
+     * loaded; storage (browserStorage() in the worker) says where files go:
+     * read them on the page with storeOf(storage.kind, dir).
+     */
     ready,
     /** True while a run is in flight. */
     get busy() {
       return job !== null;
     },
     /**
-     * Labels `input` into OPFS folder `dir` (default "labels").
+     * Labels `input` into folder `dir` (default "labels") of the worker's store.
      * Resolves with the summary ({written, skipped, bytes, rows, elapsedMs,
      * memoryBytes, cancelled?}); rejects with an Error carrying kind, row,
      * column, param or key as labelCandles does.
@@ -105,7 +111,7 @@ export function createLabelWorker({ url = new URL("./worker.js", import.meta.url
     cancel() {
       worker.postMessage({ type: "cancel" });
     },
-    /** A label file of OPFS as Arrow IPC stream bytes (for apache-arrow's tableFromIPC). */
+    /** A label file of the worker's store as Arrow IPC stream bytes (for apache-arrow's tableFromIPC). */
     ipcBytes(name, { dir = "labels" } = {}) {
       const id = nextId++;
       return new Promise((resolve, reject) => {

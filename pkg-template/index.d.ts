@@ -126,9 +126,9 @@ export interface LabelStore {
 }
 
 export interface LabelOptions extends LabelParams {
-  /** Output folder (default "labels"): on disk in Node, in OPFS in the browser. Ignored when `store` is given. */
+  /** Output folder (default "labels"): on disk in Node, in the browser's store (OPFS, else IndexedDB) in the browser. Ignored when `store` is given. */
   dir?: string;
-  /** Where to write; defaults to a folder (Node), or OPFS (browser; memory when OPFS is missing). */
+  /** Where to write; defaults to a folder (Node), or the browser's store (OPFS, else IndexedDB, else memory: browserStorage()). */
   store?: LabelStore;
   /** Relabel configs whose existing file was made with other settings or data, instead of throwing. */
   overwrite?: boolean;
@@ -190,7 +190,7 @@ export function labelCandles(candles: Candles, options?: LabelOptions): Promise<
 /** A label file's bytes (Parquet or Arrow IPC) as an apache-arrow Table. */
 export function tableFromLabelFile(bytes: Uint8Array): Promise<Table>;
 
-/** A store keeping files in a Map (the browser default when OPFS is missing; tests). */
+/** A store keeping files in a Map (the browser's last resort when neither OPFS nor IndexedDB opens; tests). */
 export function memoryStore(files?: Map<string, Uint8Array>): LabelStore & { files: Map<string, Uint8Array> };
 
 /** Resolves when the wasm module is ready (Node initialises it at first use). */
@@ -198,12 +198,17 @@ export const ready: Promise<unknown>;
 
 // ---- Browser only ----
 
-/** An OPFS folder store; also lists, reads and clears for pages that show the files. */
+/** A browser folder store (OPFS or IndexedDB); also lists, reads and clears for pages that show the files. */
 export interface OpfsStore extends LabelStore {
-  /** The folder under the OPFS root. */
+  /** The folder under the OPFS root (or the IndexedDB key prefix). */
   dir: string;
-  /** How bytes are written: "sync" (sync access handle, dedicated workers) or "writable". */
-  writeMode: "sync" | "writable";
+  /**
+   * How this store writes here, found by trying the engine once: "sync"
+   * (sync access handles: dedicated workers of Chromium and Firefox) or
+   * "writable" (createWritable), the rename by move(name) or move(folder,
+   * name) (WebKit); an IndexedDB store says "indexeddb" and "transaction".
+   */
+  capabilities(): Promise<{ writeMode: "sync" | "writable" | "indexeddb"; move: "name" | "folder" | "transaction" }>;
   /** Every file (temporary ones included) with its size. */
   entries(): Promise<Array<{ name: string; size: number; lastModified: number }>>;
   /** One file as a disk-backed File. */
@@ -222,21 +227,43 @@ export interface OpfsStore extends LabelStore {
  */
 export function opfsStore(dir?: string, options?: { mode?: "auto" | "sync" | "writable"; root?: FileSystemDirectoryHandle }): OpfsStore;
 
+/**
+ * Browser: a store in IndexedDB (one record per file, a finished file
+ * written by one transaction), for browsers or windows without a usable
+ * OPFS. Same guarantees as opfsStore.
+ */
+export function idbStore(dir?: string, options?: { database?: string }): OpfsStore;
+
+/** Where label files go in this page or worker, found by feature detection. */
+export type BrowserStorage =
+  | { kind: "opfs"; writeMode: "sync" | "writable"; move: "name" | "folder" }
+  | { kind: "indexeddb" }
+  | { kind: "memory" };
+
+/** Browser: what this realm can store files in: OPFS, else IndexedDB, else memory. */
+export function browserStorage(): Promise<BrowserStorage>;
+
+/** Browser: the store of that kind for folder `dir`. */
+export function storeOf(kind: BrowserStorage["kind"], dir?: string): OpfsStore | LabelStore;
+
+/** Browser: the best store this browser offers for folder `dir` (see browserStorage()). */
+export function browserStore(dir?: string): Promise<OpfsStore | LabelStore>;
+
 export interface WorkerProgress extends Progress {
   /** Size of the worker's wasm memory (it only grows: the peak so far). */
   memoryBytes: number;
 }
 
-/** Browser: labeling in a dedicated worker (worker.js) that writes to OPFS. */
+/** Browser: labeling in a dedicated worker (worker.js) that writes to the browser's store (OPFS, else IndexedDB). */
 export interface LabelWorker {
   worker: Worker;
   /** Resolves once the worker's wasm module is loaded. */
-  ready: Promise<{ version: string; memoryBytes: number }>;
+  ready: Promise<{ version: string; memoryBytes: number; storage: BrowserStorage }>;
   /** True while a run is in flight. */
   readonly busy: boolean;
   /**
    * Labels `input` (a File/Blob of CSV or Parquet, CSV text, Parquet bytes,
-   * or `{url}` to fetch) into OPFS folder `dir` (default "labels"); resumes
+   * or `{url}` to fetch) into folder `dir` (default "labels") of the worker's store; resumes
    * from the files already there. Rejects with an FxlabelError (kind
    * "input" names row and column).
    */
@@ -254,7 +281,7 @@ export interface LabelWorker {
   ): Promise<LabelSummary & { memoryBytes: number }>;
   /** Stops after the config in flight; the run resolves with `cancelled: true`. */
   cancel(): void;
-  /** A label file of OPFS as Arrow IPC stream bytes (for apache-arrow's tableFromIPC). */
+  /** A label file of the worker's store as Arrow IPC stream bytes (for apache-arrow's tableFromIPC). */
   ipcBytes(name: string, options?: { dir?: string }): Promise<Uint8Array>;
   /** Stops the worker at once. */
   terminate(): void;

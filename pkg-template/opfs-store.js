@@ -4,10 +4,14 @@
 // lock service) instead of a lock file.
 //
 // Each file is written to `.<name>.tmp-<id>` and then renamed with
-// FileSystemFileHandle.move(). In a dedicated worker the bytes go through a
-// FileSystemSyncAccessHandle (the fast path OPFS offers only there); on the
-// page, through createWritable(). A run killed mid-write (tab closed,
-// reload) leaves at most a temporary name, which the next run removes.
+// FileSystemFileHandle.move(). What the engine offers is found by trying
+// it once (opfsSupport(), never by user agent): bytes go through a
+// FileSystemSyncAccessHandle where it works (dedicated workers of Chromium
+// and Firefox), else through createWritable() (pages; WebKit, whose sync
+// handles throw NotSupportedError); the rename is move(name) where the
+// engine has it, else move(folder, name) (WebKit). A run killed mid-write
+// (tab closed, reload) leaves at most a temporary name, which the next run
+// removes.
 //
 // This file imports nothing, so it also runs as a wasm-bindgen test snippet
 // (wasm/tests/opfs_worker.rs).
@@ -16,25 +20,112 @@
 // files from another run's (host.js removes stale ones before writing).
 const newId = () => Math.random().toString(36).slice(2, 10);
 
-// Sync access handles exist only in dedicated workers.
-const canSync = () => typeof FileSystemFileHandle !== "undefined" && typeof FileSystemFileHandle.prototype.createSyncAccessHandle === "function";
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let support = null;
+
+/**
+ * What this realm's OPFS can do, found once by trying it on a probe file in
+ * the OPFS root (removed again): `{sync, move}` where `sync` says whether
+ * sync access handles work here and `move` is "name" (move(newName)) or
+ * "folder" (move(folder, newName)); null when there is no usable OPFS
+ * (no API, a private window, a WebKit session without storage) or no move().
+ * @returns {Promise<{sync: boolean, move: "name"|"folder"}|null>}
+ */
+export function opfsSupport() {
+  return (support ??= (async () => {
+    if (typeof navigator === "undefined" || typeof navigator.storage?.getDirectory !== "function") return null;
+    let root;
+    try {
+      root = await navigator.storage.getDirectory();
+    } catch {
+      return null; // SecurityError (private window), UnknownError (WebKit without storage)
+    }
+    const name = `.fxlabel-probe-${newId()}`;
+    try {
+      const h = await root.getFileHandle(name, { create: true });
+      let sync = false;
+      if (typeof h.createSyncAccessHandle === "function") {
+        try {
+          (await h.createSyncAccessHandle()).close();
+          sync = true;
+        } catch {} // InvalidStateError on a page, NotSupportedError in WebKit
+      }
+      if (typeof h.move !== "function") return null;
+      let move = "name";
+      try {
+        await h.move(`${name}-moved`);
+      } catch {
+        await h.move(root, `${name}-moved`); // WebKit: TypeError for move(name)
+        move = "folder";
+      }
+      return { sync, move };
+    } catch {
+      return null;
+    } finally {
+      for (const n of [name, `${name}-moved`]) await root.removeEntry(n).catch(() => {});
+    }
+  })());
+}
+
+/**
+ * Takes the Web Lock `name` without waiting: resolves with a release
+ * function (which resolves once the lock is free again), or null when
+ * another holder has it. Without Web Locks, nothing to hold: a no-op release.
+ */
+export async function takeWebLock(name) {
+  if (!globalThis.navigator?.locks) return async () => {};
+  let done;
+  const held = new Promise((r) => (done = r));
+  let request;
+  const got = await new Promise((resolve, reject) => {
+    request = navigator.locks.request(name, { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? held : undefined; // kept until released
+    });
+    request.catch(reject);
+  });
+  if (!got) return null;
+  // The lock manager frees the lock after the held promise settles (a task
+  // later in Firefox), and a run started right after this one must find it free.
+  return async () => {
+    done();
+    await request;
+  };
+}
+
+/**
+ * A store error keeps the DOMException's name (QuotaExceededError, ...)
+ * in its message (the core adds what was being done, and the config); a
+ * quota error is flagged for pages.
+ */
+export function storeError(err) {
+  const quota = err?.name === "QuotaExceededError";
+  return Object.assign(new Error(`${quota ? "storage quota exceeded: " : ""}${err?.name ?? "Error"}: ${err?.message ?? err}`, { cause: err }), { quota });
+}
 
 /**
  * An OPFS folder of label files.
  * @param {string} [dir="labels"] folder under the OPFS root; "a/b" nests
  * @param {object} [opts]
  * @param {"auto"|"sync"|"writable"} [opts.mode="auto"] how bytes are written: "sync"
- *   (sync access handle; dedicated workers only), "writable" (createWritable), or the
- *   fastest available
+ *   (sync access handle; dedicated workers of engines that have them), "writable"
+ *   (createWritable), or the fastest that works here (opfsSupport())
  * @param {FileSystemDirectoryHandle} [opts.root] OPFS root (default navigator.storage.getDirectory())
  */
 export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
   if (!["auto", "sync", "writable"].includes(mode)) throw new Error(`opfsStore: unknown mode '${mode}' (auto, sync, writable)`);
-  const writeMode = mode === "auto" ? (canSync() ? "sync" : "writable") : mode;
   const parts = String(dir).split("/").filter(Boolean);
   const id = newId();
+  let caps = null;
+
+  // How this store writes and renames, from what the engine offers.
+  function capabilities() {
+    return (caps ??= opfsSupport().then((s) => {
+      if (!s) throw new Error("this browser offers no usable OPFS here (no navigator.storage.getDirectory(), storage refused, or no FileSystemFileHandle.move()); use idbStore() or browserStore()");
+      return { writeMode: mode === "auto" ? (s.sync ? "sync" : "writable") : mode, move: s.move };
+    }));
+  }
 
   // The folder handle; with create false, null when it does not exist
   // (so list() of a fresh origin is [] and creates nothing).
@@ -53,7 +144,7 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
   // undefined) into `handle` and flushes it; returns the bytes written.
   async function writePieces(handle, pieces) {
     let at = 0;
-    if (writeMode === "sync") {
+    if ((await capabilities()).writeMode === "sync") {
       const h = await handle.createSyncAccessHandle();
       try {
         h.truncate(0);
@@ -100,18 +191,13 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
     }
   }
 
-  // A store error keeps the DOMException's name (QuotaExceededError, ...)
-  // in its message (the core adds what was being done, and the config); a
-  // quota error is flagged for pages.
-  const failed = (err) => {
-    const quota = err?.name === "QuotaExceededError";
-    return Object.assign(new Error(`${quota ? "storage quota exceeded: " : ""}${err?.name ?? "Error"}: ${err?.message ?? err}`, { cause: err }), { quota });
-  };
   let release = null; // the Web Lock's release, while held
 
   const store = {
     dir: parts.join("/"),
-    writeMode,
+
+    /** Resolves with `{writeMode: "sync"|"writable", move: "name"|"folder"}`: how this store writes here. */
+    capabilities,
 
     folder: () => ({ display: `OPFS ${store.dir}/`, id: `opfs:${store.dir}`, owner: id, lock: "service" }),
 
@@ -162,29 +248,15 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
      * stale; false when another holder has it.
      */
     async lock() {
-      if (!globalThis.navigator?.locks) return true;
-      let done;
-      const held = new Promise((r) => (done = r));
-      let request;
-      const got = await new Promise((resolve, reject) => {
-        request = navigator.locks.request(`fxlabel:${store.dir}`, { ifAvailable: true }, (lock) => {
-          resolve(lock !== null);
-          return lock ? held : undefined; // kept until unlock()
-        });
-        request.catch(reject);
-      });
-      if (got) release = { done, request };
-      return got;
+      release = await takeWebLock(`fxlabel:${store.dir}`);
+      return release !== null;
     },
 
-    // Resolves once the lock is free again: the lock manager releases it
-    // after the held promise settles (a task later in Firefox), and a run
-    // started right after this one must find it free.
+    /** Resolves once the lock is free again. */
     async unlock() {
       const r = release;
       release = null;
-      r?.done();
-      await r?.request;
+      await r?.();
     },
 
     /** Writes a temporary file from its pieces, flushed. */
@@ -192,23 +264,24 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
       try {
         return await writePieces(await (await folder(true)).getFileHandle(name, { create: true }), pieces);
       } catch (err) {
-        throw failed(err);
+        throw storeError(err);
       }
     },
 
     /** Renames `from` to `to` (same folder), replacing `to`. */
     async rename(from, to) {
+      const { move } = await capabilities();
       const d = await folder(true);
       const h = await d.getFileHandle(from);
-      if (typeof h.move !== "function") throw new Error("this browser's OPFS has no FileSystemFileHandle.move() (needed for the atomic rename)");
+      const moveTo = () => (move === "name" ? h.move(to) : h.move(d, to));
       try {
-        await h.move(to);
+        await moveTo();
       } catch (err) {
         // An engine whose move() refuses to replace an existing file:
         // remove the old one first (its absence never looks finished).
-        if (err.name !== "InvalidModificationError" && err.name !== "NoModificationAllowedError") throw failed(err);
+        if (err.name !== "InvalidModificationError" && err.name !== "NoModificationAllowedError") throw storeError(err);
         await removeEntry(d, to);
-        await h.move(to);
+        await moveTo();
       }
     },
 

@@ -1,5 +1,6 @@
 // A dedicated Web Worker that owns one fxlabel wasm instance and labels
-// into OPFS, so the page never freezes while a config is encoded. Start it
+// into the browser's store (OPFS, else IndexedDB, else memory: see
+// browser-store.js), so the page never freezes while a config is encoded. Start it
 // as a module worker (browser-client.js does):
 //   new Worker(new URL("fxlabel/worker.js", import.meta.url), { type: "module" })
 //
@@ -9,11 +10,11 @@
 //       (ArrayBuffer/Uint8Array) or {url} to fetch; options: labelCandles
 //       options (grid, pipValue, sides, tie, overwrite, timeColumn, ...).
 //   {type: "cancel"}   stop after the config in flight; finished files stay
-//   {type: "ipc", id, name, dir?}   a label file of OPFS as Arrow IPC stream bytes
+//   {type: "ipc", id, name, dir?}   a label file of the store as Arrow IPC stream bytes
 //   {type: "ask", id, question, arg} the core's answer: question "keys" (arg:
 //                                   options) or "files" (arg: names in a folder)
 // Messages to the page:
-//   {type: "ready", version, memoryBytes}
+//   {type: "ready", version, memoryBytes, storage}  storage: browserStorage()
 //   {type: "reading", loaded, size}        input bytes read so far
 //   {type: "log", message}                 e.g. "found 4/6 already saved, resuming"
 //   {type: "progress", done, total, key, skipped, elapsedMs, bytes, memoryBytes}
@@ -23,7 +24,7 @@
 //   {type: "answer", id, value} / {type: "answer", id, error}
 import init, * as wasm from "./fxlabel.js";
 import { createHost } from "./host.js";
-import { opfsStore } from "./opfs-store.js";
+import { browserStorage, storeOf } from "./browser-store.js";
 import { runWebPool } from "./web-pool.js";
 import { errorToData } from "./errors.js";
 
@@ -32,9 +33,16 @@ const exportsReady = init({ module_or_path: new URL("./fxlabel_bg.wasm", import.
 let memory = null;
 const memoryBytes = () => memory?.buffer.byteLength ?? 0;
 
+// Where files go, found once; one store per folder (a memory store keeps
+// its files for the worker's life).
+let storageKind = null;
+const storageReady = browserStorage().then((s) => ((storageKind = s.kind), s));
+const stores = new Map();
+const storeFor = (dir) => stores.get(dir) ?? stores.set(dir, storeOf(storageKind, dir)).get(dir);
+
 // options.workers > 1: Parquet output over two row groups or more is
 // shared by rows among that many Web Workers (web-pool.js).
-const host = createHost(wasm, () => opfsStore("labels"), { runPool: runWebPool });
+const host = createHost(wasm, (opts) => storeFor(opts.dir ?? "labels"), { runPool: runWebPool });
 let running = null; // the AbortController of the run in flight
 
 const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
@@ -92,14 +100,14 @@ async function run({ input, options = {}, dir = "labels", pauseMs = 0 }) {
   const ctl = new AbortController();
   running = ctl;
   try {
-    const opfs = opfsStore(dir);
+    const base = storeFor(dir);
     // pauseMs slows a run down after each written file, so that a demo or
     // a test can interrupt it at a known point; 0 in normal use.
     const pausing = async (from, to) => {
-      await opfs.rename(from, to); // a file is complete
+      await base.rename(from, to); // a file is complete
       await new Promise((ok) => setTimeout(ok, pauseMs));
     };
-    const store = pauseMs > 0 ? { ...opfs, rename: pausing } : opfs;
+    const store = pauseMs > 0 ? { ...base, rename: pausing } : base;
     // The store's lock() (a Web Lock, taken by the host) keeps a second tab
     // out of the same folder.
     const summary = await host.labelCandles(await inputOf(input, ctl.signal), {
@@ -137,7 +145,8 @@ function answer({ id, question, arg }) {
 
 async function toIpc({ id, name, dir = "labels" }) {
   try {
-    const file = new Uint8Array(await (await opfsStore(dir).file(name)).arrayBuffer());
+    const f = storeFor(dir);
+    const file = f.files?.get(name) ?? new Uint8Array(await (await f.file(name)).arrayBuffer());
     const bytes = host.call(() => wasm.toIpcStream(file));
     post({ type: "ipc", id, bytes }, [bytes.buffer]);
   } catch (err) {
@@ -148,6 +157,7 @@ async function toIpc({ id, name, dir = "labels" }) {
 self.onmessage = async ({ data }) => {
   try {
     await exportsReady;
+    await storageReady;
   } catch (err) {
     return post({ type: "error", message: `cannot load fxlabel's wasm module: ${err?.message ?? err}`, kind: "format" });
   }
@@ -161,10 +171,10 @@ self.onmessage = async ({ data }) => {
   post({ type: "error", message: `unknown message type '${data?.type}'`, kind: "param" });
 };
 
-exportsReady.then(
-  (exports) => {
+Promise.all([exportsReady, storageReady]).then(
+  ([exports, storage]) => {
     memory = exports.memory;
-    post({ type: "ready", version: wasm.version(), memoryBytes: memoryBytes() });
+    post({ type: "ready", version: wasm.version(), memoryBytes: memoryBytes(), storage });
   },
   (err) => post({ type: "error", message: `cannot load fxlabel's wasm module: ${err?.message ?? err}`, kind: "format" }),
 );

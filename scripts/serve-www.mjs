@@ -6,7 +6,7 @@
 // with performance.measureUserAgentSpecificMemory().
 //
 // usage: node scripts/serve-www.mjs [--root target/www] [--port 8787] [--exit-after SECONDS]
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -25,14 +25,19 @@ const TYPES = {
   ".ts": "text/plain; charset=utf-8",
 };
 
-/** Starts the server; resolves with {server, url}. Port 0 picks a free one. */
-export function serve({ root, port = 0, host = "127.0.0.1" }) {
+/**
+ * Starts the server; resolves with {server, url}. Port 0 picks a free one.
+ * A test harness may pass `route(req, res)`, which answers a request by
+ * returning true, and `inject`, a tag added to the head of every HTML page.
+ */
+export function serve({ root, port = 0, host = "127.0.0.1", route = null, inject = "" }) {
   root = path.resolve(root);
   const server = http.createServer((req, res) => {
     const send = (code, text) => {
       res.writeHead(code, { "content-type": "text/plain; charset=utf-8" });
       res.end(text);
     };
+    if (route?.(req, res)) return;
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed");
     let rel;
     try {
@@ -50,14 +55,17 @@ export function serve({ root, port = 0, host = "127.0.0.1" }) {
       return send(404, "not found");
     }
     if (!st.isFile()) return send(404, "not found");
+    const type = TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
+    const body = inject && type.startsWith("text/html") ? Buffer.from(readFileSync(file, "utf8").replace("<head>", `<head>${inject}`)) : null;
     res.writeHead(200, {
-      "content-type": TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
-      "content-length": st.size,
+      "content-type": type,
+      "content-length": body?.length ?? st.size,
       "cache-control": "no-store", // a rebuilt demo is picked up on reload
       "cross-origin-opener-policy": "same-origin",
       "cross-origin-embedder-policy": "require-corp",
     });
     if (req.method === "HEAD") return res.end();
+    if (body) return res.end(body);
     createReadStream(file).pipe(res);
   });
   return new Promise((resolve, reject) => {

@@ -1,25 +1,31 @@
 // The fxlabel demo page. Labeling runs in the package's worker
-// (pkg/worker.js, which owns the wasm instance and writes to OPFS); this
-// page only sends settings, shows progress, and reads the files back for
-// the table, the downloads and the heat map.
+// (pkg/worker.js, which owns the wasm instance and writes to the browser's
+// store: OPFS, else IndexedDB); this page only sends settings, shows
+// progress, and reads the files back for the table, the downloads and the
+// heat map.
 //
 // URL parameter ?pause=MS pauses the worker after each written file, so a
 // test (or a presenter) can reload mid-run at a known point.
-import { createLabelWorker, opfsStore } from "./pkg/browser-client.js";
+import { createLabelWorker, storeOf } from "./pkg/browser-client.js";
 import { tableFromIPC } from "apache-arrow";
 import { downloadZip } from "client-zip";
 import { drawHeatMap } from "./heatmap.js";
 
-const DIR = "labels"; // OPFS folder of the label files
+const DIR = "labels"; // folder of the label files in the store
 const EXPORT_DIR = "fxlabel-export"; // OPFS folder of the zip being built
 const SETTINGS_KEY = "fxlabel-demo-settings";
 const pauseMs = Math.max(0, Number(new URLSearchParams(location.search).get("pause")) || 0);
 
 const $ = (id) => document.getElementById(id);
-const store = opfsStore(DIR); // the page reads and clears; the worker writes
 const fx = createLabelWorker();
+// The worker's store (it tells which when ready): the page reads and
+// clears it; the worker writes.
+let storage = null; // browserStorage() in the worker
+let store = null;
+const STORE_NAMES = { opfs: "OPFS", indexeddb: "IndexedDB", memory: "memory" };
+const where = () => STORE_NAMES[storage?.kind] ?? "the store";
 const rows = new Map(); // config key -> {status, size}
-let files = []; // label files in OPFS: {name, key, t, s, h, size, lastModified}
+let files = []; // label files in the store: {name, key, t, s, h, size, lastModified}
 const state = { phase: "idle", summary: null, error: null, skippedInRun: 0 };
 window.fxlabelDemo = state; // read by the browser tests and the benchmark
 
@@ -109,7 +115,7 @@ async function refreshKeys() {
   try {
     gridKeys = await fx.keys(readOptions());
   } catch {
-    gridKeys = []; // an unfinished edit of the grid: show what OPFS holds
+    gridKeys = []; // an unfinished edit of the grid: show what the store holds
   }
   renderTable();
 }
@@ -129,7 +135,7 @@ async function refreshFiles() {
   // The label files among them, in grid order, as the core tells.
   files = (await fx.labelFiles([...all.keys()])).map(({ name, key, config }) => ({ ...all.get(name), key, t: config.target_pips, s: config.stop_pips, h: config.horizon }));
   const total = files.reduce((n, f) => n + f.size, 0);
-  $("store-summary").textContent = `OPFS ${DIR}/: ${files.length} files, ${fmtBytes(total)}`;
+  $("store-summary").textContent = `${where()} ${DIR}/: ${files.length} files, ${fmtBytes(total)}`;
   $("zip").disabled = state.phase === "running" || files.length === 0;
   renderTable();
   fillHorizons();
@@ -143,7 +149,7 @@ function renderTable() {
   for (const key of order) {
     const r = rows.get(key);
     const f = onDisk.get(key);
-    const status = r?.status ?? (f ? (keys.includes(key) ? "in OPFS" : "in OPFS (other grid)") : "not labeled");
+    const status = r?.status ?? (f ? (keys.includes(key) ? `in ${where()}` : `in ${where()} (other grid)`) : "not labeled");
     const tr = document.createElement("tr");
     tr.dataset.key = key;
     tr.className = { written: "written", "saved before": "saved", "labeling…": "running" }[status] ?? "";
@@ -191,14 +197,20 @@ async function downloadAll() {
   try {
     const finals = files.map((f) => f.name);
     log(`zipping ${finals.length} files…`);
-    const root = await navigator.storage.getDirectory();
-    const dir = await root.getDirectoryHandle(EXPORT_DIR, { create: true });
-    const handle = await dir.getFileHandle("fxlabel-labels.zip", { create: true });
     async function* entries() {
       for (const name of finals) yield { name, input: await store.file(name) };
     }
-    await downloadZip(entries()).body.pipeTo(await handle.createWritable());
-    const zip = await handle.getFile();
+    let zip;
+    if (storage.kind === "opfs") {
+      // Streamed into OPFS, then downloaded: a multi-GB set never sits in memory.
+      const root = await navigator.storage.getDirectory();
+      const dir = await root.getDirectoryHandle(EXPORT_DIR, { create: true });
+      const handle = await dir.getFileHandle("fxlabel-labels.zip", { create: true });
+      await downloadZip(entries()).body.pipeTo(await handle.createWritable());
+      zip = await handle.getFile();
+    } else {
+      zip = await downloadZip(entries()).blob(); // IndexedDB: the browser keeps the Blob (on disk when large)
+    }
     log(`zip ready: ${finals.length} files, ${fmtBytes(zip.size)}`);
     saveBlob(zip, "fxlabel-labels.zip");
   } catch (err) {
@@ -209,9 +221,9 @@ async function downloadAll() {
 }
 
 async function clearStore() {
-  if (!confirm(`Delete the ${files.length} label files kept in this browser (OPFS ${DIR}/)?`)) return;
+  if (!confirm(`Delete the ${files.length} label files kept in this browser (${where()} ${DIR}/)?`)) return;
   await store.clear();
-  await opfsStore(EXPORT_DIR).clear();
+  if (storage.kind === "opfs") await storeOf("opfs", EXPORT_DIR).clear();
   rows.clear();
   heatCache.clear();
   log("store cleared");
@@ -228,7 +240,7 @@ function showError(err) {
     head = `Bad input${where ? ` at ${where}` : ""}`;
     if (err.row != null && err.inputFormat === "csv") head += ` (line ${err.row + 2} of the file, the header being line 1)`;
   } else if (err.kind === "param") head = `Bad setting${err.param ? ` '${err.param}'` : ""}`;
-  else if (err.kind === "mismatch") head = "The files in OPFS were made with other settings or data: tick “relabel” or clear the store";
+  else if (err.kind === "mismatch") head = `The files in ${where()} were made with other settings or data: tick “relabel” or clear the store`;
   else if (err.quota) head = "The browser's storage is full: download and clear the store, or free space";
   else if (err.kind === "busy") head = "Another run is in progress";
   else head = "Error";
@@ -276,7 +288,7 @@ async function start(ev) {
     return showError(err);
   }
   const onDisk = new Set(files.map((f) => f.key));
-  for (const k of keys) rows.set(k, { status: onDisk.has(k) ? "in OPFS" : "pending" });
+  for (const k of keys) rows.set(k, { status: onDisk.has(k) ? `in ${where()}` : "pending" });
   renderTable();
   $("bar").value = 0;
   $("progress-text").textContent = `reading ${src.label}…`;
@@ -336,7 +348,7 @@ async function start(ev) {
     } else {
       setPhase("error");
       showError(err);
-      $("progress-text").textContent = "stopped by an error (files already finished stay in OPFS)";
+      $("progress-text").textContent = `stopped by an error (files already finished stay in ${where()})`;
     }
   } finally {
     for (const [k, r] of rows) if (r.status === "labeling…" || r.status === "pending") rows.set(k, { status: "not labeled" });
@@ -446,15 +458,44 @@ $("pip").oninput = () => {
 };
 for (const id of ["targets", "stops", "horizons", "unit"]) $(id).addEventListener("change", () => (refreshKeys(), fillHorizons()));
 
+// The engine, for the status line only: the store and the pool are chosen
+// by feature detection (browser-store.js), never by this name.
+function engineName() {
+  const ua = navigator.userAgent;
+  const m = ua.match(/Firefox\/([\d.]+)/) ?? ua.match(/(?:Chromium|Chrome)\/([\d.]+)/) ?? ua.match(/Version\/([\d.]+).*Safari/);
+  const name = /Firefox\//.test(ua) ? "Firefox (Gecko)" : /Chrome\//.test(ua) ? "Chromium (Blink)" : /AppleWebKit/.test(ua) ? "WebKit" : "unknown engine";
+  return m ? `${name} ${m[1].split(".")[0]}` : name;
+}
+const STORE_TEXT = {
+  opfs: (s) => `OPFS (${s.writeMode === "sync" ? "sync access handles in the worker" : "createWritable"}, then ${s.move === "name" ? "move(name)" : "move(folder, name)"})`,
+  indexeddb: () => "IndexedDB (this browser gives no usable OPFS here: each finished file is one transaction; files stay and resume as with OPFS, the zip is built in memory)",
+  memory: () => "memory only (this browser offers neither OPFS nor IndexedDB here, e.g. a locked-down private window: files are lost when the page closes)",
+};
+function showEnvironment() {
+  const workers = Math.max(1, Math.min(16, Math.floor(Number($("workers").value)) || 1));
+  $("environment").textContent =
+    `${engineName()} · store: ${STORE_TEXT[storage.kind](storage)} · ${workers} labeling worker${workers > 1 ? "s" : ""}` +
+    ` (their input crosses as a File, so no SharedArrayBuffer is needed${globalThis.crossOriginIsolated ? "" : "; this page is not cross-origin isolated"})`;
+  document.body.dataset.store = storage.kind;
+}
+$("workers").addEventListener("change", () => storage && showEnvironment());
+
 restoreSettings();
 setPhase("idle");
-if (typeof navigator.storage?.getDirectory !== "function") {
-  showError(new Error("This browser has no Origin Private File System (OPFS); use a current Chromium, Firefox or Safari over http://127.0.0.1 or https."));
+try {
+  ({ storage } = await fx.ready);
+  store = storeOf(storage.kind, DIR);
+  showEnvironment();
+} catch (err) {
+  showError(err);
+}
+if (storage?.kind === "memory") {
+  showError(new Error("This browser offers neither OPFS nor IndexedDB to this page (a private window may refuse both): labeling here would keep nothing. Use a normal window of a current Chromium, Firefox or Safari over http://127.0.0.1 or https."));
   $("start").disabled = true;
-} else {
+} else if (storage) {
   await refreshKeys();
   await refreshFiles();
-  if (files.length > 0) log(`OPFS holds ${files.length} label files (${fmtBytes(files.reduce((n, f) => n + f.size, 0))}) from an earlier run: Start skips the configs already saved`);
+  if (files.length > 0) log(`${where()} holds ${files.length} label files (${fmtBytes(files.reduce((n, f) => n + f.size, 0))}) from an earlier run: Start skips the configs already saved`);
   await drawHeat();
 }
 fx.ready.then(

@@ -96,7 +96,7 @@ test("in a worker: sync access handles; writeTemp in pieces, rename (replacing),
       await s.remove("T1_S1_H1.parquet");
       await s.remove("T1_S1_H1.parquet"); // already gone: no error
       return {
-        mode: s.writeMode,
+        mode: (await s.capabilities()).writeMode,
         empty,
         names,
         tail: [...tail],
@@ -123,7 +123,7 @@ test("on the page: createWritable, same contract", async () => {
     const pieces = [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])];
     await s.writeTemp(".T2.tmp-t", { next: () => pieces.shift() });
     await s.rename(".T2.tmp-t", "T2_S2_H2.parquet");
-    const r = { mode: s.writeMode, names: await s.list(), tail: [...(await s.readTail("T2_S2_H2.parquet", 2))] };
+    const r = { mode: (await s.capabilities()).writeMode, names: await s.list(), tail: [...(await s.readTail("T2_S2_H2.parquet", 2))] };
     await s.clear();
     r.cleared = await s.list();
     return r;

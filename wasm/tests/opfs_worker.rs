@@ -26,8 +26,8 @@ extern "C" {
     type Store;
     #[wasm_bindgen(js_name = opfsStore)]
     fn opfs_store(dir: &str) -> Store;
-    #[wasm_bindgen(method, getter, js_name = writeMode)]
-    fn write_mode(this: &Store) -> String;
+    #[wasm_bindgen(method)]
+    fn capabilities(this: &Store) -> js_sys::Promise;
     #[wasm_bindgen(method)]
     fn list(this: &Store) -> js_sys::Promise;
     #[wasm_bindgen(method)]
@@ -193,7 +193,9 @@ async fn the_core_protocol_drives_the_opfs_store_in_a_worker() {
     }
     let dir = "wasm-test/round-trip";
     let store = opfs_store(dir);
-    assert_eq!(store.write_mode(), "sync");
+    let caps = wait(store.capabilities()).await.unwrap();
+    let mode = js_sys::Reflect::get(&caps, &"writeMode".into()).unwrap();
+    assert_eq!(mode.as_string().as_deref(), Some("sync"));
     wait(store.clear()).await.unwrap();
     let (l, o) = labeler();
     let files: Vec<Vec<u8>> = l
