@@ -20,8 +20,10 @@ export { opfsStore, idbStore, browserStorage, browserStore, storeOf };
  * @param {object} [opts]
  * @param {string|URL} [opts.url] the worker script (default: worker.js next to this file)
  */
-export function createLabelWorker({ url = new URL("./worker.js", import.meta.url) } = {}) {
-  const worker = new Worker(url, { type: "module" });
+export function createLabelWorker({ url = null } = {}) {
+  // Written out as `new Worker(new URL(...))` so that bundlers (Vite,
+  // webpack 5, Parcel) find the worker and bundle it with its imports.
+  const worker = url ? new Worker(url, { type: "module" }) : new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   let job = null; // {resolve, reject, callbacks} of the run in flight
   const waiters = new Map();
   let nextId = 1;

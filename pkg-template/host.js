@@ -423,7 +423,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
         const summary = { written, skipped, bytes: bytesWritten, rows, elapsedMs: Date.now() - t0 };
         return cancelled ? { ...summary, cancelled } : summary;
       }
-      if (workers > 1 && todo.length > 1) log(`workers: ${workers} needs Node and a file path or bytes as input; labeling on one thread`);
+      if (workers > 1 && todo.length > 1) log(`workers: ${workers} needs an input the workers can each read (a file path, a Parquet File/Blob, bytes or text) and a folder store; labeling on one thread`);
       for (const key of keys) {
         // Cancellation is checked between configs only: the config in
         // flight is finished and saved, so no work is thrown away and no

@@ -7,8 +7,10 @@
 // quota error names the config (the core adds it to the store's error).
 //
 // Records live in one object store, keyed "<dir>/<name>", each
-// {size, lastModified, blob}: a finished file is one Blob, written by one
-// transaction. Folders are the keys' prefixes.
+// {size, lastModified, blob} (a finished file is one Blob, written by one
+// transaction) or, where the engine cannot store Blobs in IndexedDB
+// (WebKit's private sessions: found by trying), {size, lastModified,
+// bytes} with an ArrayBuffer. Folders are the keys' prefixes.
 import { storeError, takeWebLock } from "./opfs-store.js";
 
 const DB_VERSION = 1;
@@ -20,10 +22,11 @@ const done = (req) => new Promise((ok, fail) => ((req.onsuccess = () => ok(req.r
 const committed = (tx) =>
   new Promise((ok, fail) => {
     tx.oncomplete = () => ok();
-    tx.onerror = () => fail(tx.error);
+    tx.onerror = (e) => fail(e.target?.error ?? tx.error ?? new DOMException("the transaction failed", "UnknownError"));
     tx.onabort = () => fail(tx.error ?? new DOMException("the transaction was aborted", "AbortError"));
   });
 
+// Resolves with {db, blobs}: blobs says whether Blobs can be stored here.
 const databases = new Map();
 function openDb(name) {
   if (!databases.has(name)) {
@@ -34,7 +37,15 @@ function openDb(name) {
       req.onsuccess = () => {
         const db = req.result;
         db.onversionchange = () => db.close();
-        ok(db);
+        // Can a Blob be stored? (Not in WebKit's private sessions.)
+        const t = db.transaction(FILES, "readwrite");
+        const probe = "\u0000fxlabel-probe";
+        t.objectStore(FILES).put({ blob: new Blob([new Uint8Array(1)]) }, probe);
+        t.objectStore(FILES).delete(probe);
+        committed(t).then(
+          () => ok({ db, blobs: true }),
+          () => ok({ db, blobs: false }),
+        );
       };
       req.onerror = () => fail(req.error);
       req.onblocked = () => fail(new Error(`IndexedDB database '${name}' is held open by an older version of this page in another tab`));
@@ -75,7 +86,7 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
   let release = null;
 
   async function tx(mode, fn) {
-    const t = (await openDb(database)).transaction(FILES, mode);
+    const t = (await openDb(database)).db.transaction(FILES, mode);
     const result = Promise.resolve(fn(t.objectStore(FILES)));
     result.catch(() => {}); // reported by the transaction too
     await committed(t);
@@ -86,7 +97,7 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
   const record = async (file) => {
     const r = await tx("readonly", (s) => done(s.get(key(file))));
     if (!r) throw missing(file);
-    return r;
+    return { ...r, blob: r.blob ?? new Blob([r.bytes]) };
   };
 
   const store = {
@@ -143,7 +154,9 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
         size += p.length;
       }
       try {
-        await tx("readwrite", (s) => s.put({ size, lastModified: Date.now(), blob: new Blob(parts) }, key(file)));
+        const blob = new Blob(parts);
+        const content = (await openDb(database)).blobs ? { blob } : { bytes: await blob.arrayBuffer() };
+        await tx("readwrite", (s) => s.put({ size, lastModified: Date.now(), ...content }, key(file)));
       } catch (err) {
         throw storeError(err);
       }

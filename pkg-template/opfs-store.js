@@ -166,7 +166,9 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
     const w = await handle.createWritable();
     try {
       for (let p; (p = await pieces.next()) !== undefined; ) {
-        await w.write(p);
+        // WebKitGTK 2.50 writes a view's whole ArrayBuffer, not the view:
+        // hand it bytes that fill their buffer.
+        await w.write(p.byteOffset === 0 && p.byteLength === p.buffer.byteLength ? p : p.slice());
         at += p.length;
       }
       await w.close();

@@ -7,8 +7,10 @@
 import { runShards } from "./pool-core.js";
 
 // A Web Worker dressed as a Node worker for pool-core.js.
-function spawnWeb(url, init) {
-  const w = new Worker(url, { type: "module" });
+function spawnWeb(init) {
+  // Written out as `new Worker(new URL(...))` so that bundlers find the
+  // worker and bundle it with its imports.
+  const w = new Worker(new URL("./web-pool-worker.js", import.meta.url), { type: "module" });
   const handlers = { message: [], error: [], exit: [] };
   const emit = (ev, v) => handlers[ev].forEach((f) => f(v));
   let exited = false;
@@ -42,8 +44,7 @@ function spawnWeb(url, init) {
  */
 export function runWebPool(source, o) {
   const shards = o.shards ?? [[0, o.rows]];
-  const url = new URL("./web-pool-worker.js", import.meta.url);
   const input = source.blob ? { blob: source.blob } : { bytes: source.bytes };
-  return runShards((shard) => spawnWeb(url, { input, wasmOptions: o.wasmOptions, shard }), { ...o, shards });
+  return runShards((shard) => spawnWeb({ input, wasmOptions: o.wasmOptions, shard }), { ...o, shards });
 }
 runWebPool.partsOnly = true;

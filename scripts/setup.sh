@@ -19,8 +19,9 @@ step() { printf '\n== setup: %s\n' "$*"; }
 step "rust wasm target"
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 
-# clang builds zstd for wasm32; chromium + chromedriver and firefox-esr
-# (with geckodriver, below) run the browser tests.
+# clang builds zstd for wasm32; chromium + chromedriver, firefox-esr (with
+# geckodriver, below) and WebKitGTK (webkit2gtk-driver brings MiniBrowser
+# and WebKitWebDriver; xvfb gives it a display) run the browser tests.
 need_apt=()
 command -v clang >/dev/null || need_apt+=(clang)
 command -v llvm-ar >/dev/null || need_apt+=(llvm)
@@ -28,6 +29,8 @@ if [ "$minimal" != "--minimal" ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
   command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
   command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
+  command -v WebKitWebDriver >/dev/null || need_apt+=(webkit2gtk-driver)
+  command -v xvfb-run >/dev/null || need_apt+=(xvfb)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt packages: ${need_apt[*]}"

@@ -1,7 +1,7 @@
 //! The run protocol's conformance cases (tests/conformance/cases.json)
 //! through the native store, as the CLI runs them (`run::fs`). The same
 //! cases run through the Node store (tests/js/conformance.test.mjs) and
-//! the OPFS store (tests/browser/opfs-store.test.mjs); all must reach the
+//! the browser stores, OPFS and IndexedDB (tests/browser/stores.test.mjs); all must reach the
 //! same decisions and leave the same bytes, whose sha256 the case file
 //! records. `FXLABEL_UPDATE_CONFORMANCE=1` records them from this run.
 

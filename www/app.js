@@ -464,7 +464,8 @@ function engineName() {
   const ua = navigator.userAgent;
   const m = ua.match(/Firefox\/([\d.]+)/) ?? ua.match(/(?:Chromium|Chrome)\/([\d.]+)/) ?? ua.match(/Version\/([\d.]+).*Safari/);
   const name = /Firefox\//.test(ua) ? "Firefox (Gecko)" : /Chrome\//.test(ua) ? "Chromium (Blink)" : /AppleWebKit/.test(ua) ? "WebKit" : "unknown engine";
-  return m ? `${name} ${m[1].split(".")[0]}` : name;
+  // WebKit's user agent string is frozen: its version says nothing.
+  return m && name !== "WebKit" ? `${name} ${m[1].split(".")[0]}` : name;
 }
 const STORE_TEXT = {
   opfs: (s) => `OPFS (${s.writeMode === "sync" ? "sync access handles in the worker" : "createWritable"}, then ${s.move === "name" ? "move(name)" : "move(folder, name)"})`,
@@ -475,7 +476,7 @@ function showEnvironment() {
   const workers = Math.max(1, Math.min(16, Math.floor(Number($("workers").value)) || 1));
   $("environment").textContent =
     `${engineName()} · store: ${STORE_TEXT[storage.kind](storage)} · ${workers} labeling worker${workers > 1 ? "s" : ""}` +
-    ` (their input crosses as a File, so no SharedArrayBuffer is needed${globalThis.crossOriginIsolated ? "" : "; this page is not cross-origin isolated"})`;
+    ` (workers read the input as a File: no SharedArrayBuffer needed${globalThis.crossOriginIsolated ? "" : "; this page is not cross-origin isolated"})`;
   document.body.dataset.store = storage.kind;
 }
 $("workers").addEventListener("change", () => storage && showEnvironment());

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { ARTIFACTS, ROOT, newPage, startBrowser } from "./helpers.mjs";
+import { ARTIFACTS, ROOT, gridNames, newPage, startBrowser, unzipStored } from "./helpers.mjs";
 
 const fx = await import(path.join(ROOT, "pkg", "node.js")); // the Node reader of the same package
 const SAMPLE = path.join(ROOT, "data", "sample.csv");
@@ -61,60 +61,10 @@ const opfsNames = (page, dir = "labels") =>
 const logText = (page) => page.textContent("#log");
 
 // ---------- Node side: what the files must be ----------
-function gridNames(targets, stops, horizons) {
-  const out = [];
-  for (const t of targets) for (const s of stops) for (const h of horizons) out.push(`T${t}_S${s}_H${h}.parquet`);
-  return out;
-}
 async function nodeFiles(options) {
   const store = fx.memoryStore();
   await fx.labelCandles(readFileSync(SAMPLE), { ...options, store });
   return store.files;
-}
-
-// Entries of a zip whose entries are stored (client-zip never compresses):
-// read through the central directory, Zip64 extra fields included.
-function unzipStored(buf) {
-  let eocd = buf.length - 22;
-  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd--;
-  assert.ok(eocd >= 0, "zip: no end of central directory");
-  let count = buf.readUInt16LE(eocd + 10);
-  let at = buf.readUInt32LE(eocd + 16);
-  if (at === 0xffffffff || count === 0xffff) {
-    const loc = buf.readUInt32LE(eocd - 20) === 0x07064b50 ? Number(buf.readBigUInt64LE(eocd - 12)) : -1;
-    assert.ok(loc >= 0 && buf.readUInt32LE(loc) === 0x06064b50, "zip: bad Zip64 end record");
-    count = Number(buf.readBigUInt64LE(loc + 32));
-    at = Number(buf.readBigUInt64LE(loc + 48));
-  }
-  const files = new Map();
-  for (let i = 0; i < count; i++) {
-    assert.equal(buf.readUInt32LE(at), 0x02014b50, "zip: bad central directory entry");
-    const method = buf.readUInt16LE(at + 10);
-    let size = buf.readUInt32LE(at + 24);
-    const nameLen = buf.readUInt16LE(at + 28);
-    const extraLen = buf.readUInt16LE(at + 30);
-    const commentLen = buf.readUInt16LE(at + 32);
-    let local = buf.readUInt32LE(at + 42);
-    const name = buf.toString("utf8", at + 46, at + 46 + nameLen);
-    // Zip64 extra: the 64-bit values of the fields set to 0xffffffff, in order.
-    for (let e = at + 46 + nameLen; e < at + 46 + nameLen + extraLen; ) {
-      const id = buf.readUInt16LE(e);
-      const len = buf.readUInt16LE(e + 2);
-      if (id === 0x0001) {
-        let p = e + 4;
-        if (size === 0xffffffff) (size = Number(buf.readBigUInt64LE(p))), (p += 8);
-        if (buf.readUInt32LE(at + 20) === 0xffffffff) p += 8;
-        if (local === 0xffffffff) local = Number(buf.readBigUInt64LE(p));
-      }
-      e += 4 + len;
-    }
-    assert.equal(method, 0, `zip: ${name} is compressed (method ${method})`);
-    assert.equal(buf.readUInt32LE(local), 0x04034b50, "zip: bad local header");
-    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-    files.set(name, buf.subarray(start, start + size));
-    at += 46 + nameLen + extraLen + commentLen;
-  }
-  return files;
 }
 
 // ---------- tests ----------

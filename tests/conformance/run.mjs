@@ -1,6 +1,6 @@
 // The run protocol's conformance cases (cases.json) through a JS store:
 // the Node folder store (tests/js/conformance.test.mjs) and the OPFS store
-// in a Chromium worker (tests/browser/opfs-store.test.mjs). The native
+// in a browser worker (tests/browser/stores.test.mjs). The native
 // store runs the same cases in tests/conformance.rs. Imports nothing, so
 // it runs in Node and in a browser worker alike.
 

@@ -1,7 +1,7 @@
 // The run protocol's conformance cases (tests/conformance/cases.json)
 // through the Node folder store, as labelCandles drives it; the native and
 // OPFS stores run the same cases (tests/conformance.rs,
-// tests/browser/opfs-store.test.mjs).
+// tests/browser/stores.test.mjs).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";

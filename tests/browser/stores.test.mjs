@@ -1,23 +1,29 @@
-// The OPFS store (pkg/opfs-store.js) inside a real dedicated worker, where
-// it writes through sync access handles, and on the page (createWritable):
-// write, list, readTail, replace, remove; a write failing midway and a
-// worker killed midway leave no final name; a quota error names the
-// config; the host resumes from OPFS and refuses a file made with other
-// settings; the run protocol's conformance cases. In headless Chromium,
-// or in Firefox with FXLABEL_BROWSER=firefox (npm run test:firefox).
+// The browser stores inside a real dedicated worker and on the page: the
+// OPFS store (pkg/opfs-store.js; sync access handles in a worker where the
+// engine has them, createWritable elsewhere) or, with FXLABEL_STORE=idb,
+// the IndexedDB store (pkg/idb-store.js). Write, list, readTail, replace,
+// remove; a write failing midway and a worker killed midway leave no final
+// name; a quota error names the config; the host resumes and refuses a
+// file made with other settings; the Web Worker pool; the run protocol's
+// conformance cases. In headless Chromium, Firefox (FXLABEL_BROWSER=firefox)
+// or WebKitGTK (FXLABEL_BROWSER=webkit): see package.json's test scripts.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { openPage } from "./helpers.mjs";
+
+const STORE = process.env.FXLABEL_STORE ?? "opfs";
+if (!["opfs", "idb"].includes(STORE)) throw new Error(`FXLABEL_STORE: opfs or idb, not ${STORE}`);
+const MAKE_STORE = STORE === "idb" ? "idbStore" : "opfsStore";
 
 let env;
 let page;
 before(async () => {
   env = await openPage();
   ({ page } = env);
-  console.log(`# engine: ${env.engine}`);
-  // Any page of the server: a secure context (http://127.0.0.1) that is
-  // cross-origin isolated, so workers can block on a SharedArrayBuffer.
+  console.log(`# engine: ${env.engine}, store: ${STORE}`);
+  // Any page of the server: a secure context (http://127.0.0.1), cross-origin
+  // isolated as the demo is.
   await page.goto(env.url + "vendor/client-zip.LICENSE.txt");
   assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
 });
@@ -27,15 +33,17 @@ after(async () => {
 
 /**
  * Runs `fn(ctx)` in a new module worker and returns its result. ctx holds
- * opfsStore, createHost, the initialised wasm module and csv(rows), a tiny
+ * opfsStore, idbStore, makeStore (the store under test), breakWrites,
+ * createHost, the initialised wasm module and csv(rows), a tiny
  * candle CSV. With `detach`, resolves once the worker posts "ready to be
  * killed" and returns the Worker's id instead (see kill()).
  */
 async function inWorker(fn, { detach = false, data = null } = {}) {
   return page.evaluate(
-    async ({ src, base, detach, data }) => {
+    async ({ src, base, detach, data, MAKE_STORE }) => {
       const code = `
         import { opfsStore } from "${base}pkg/opfs-store.js";
+        import { idbStore } from "${base}pkg/idb-store.js";
         import { createHost, memoryStore } from "${base}pkg/host.js";
         import { runWebPool } from "${base}pkg/web-pool.js";
         import init, * as wasm from "${base}pkg/fxlabel.js";
@@ -48,7 +56,53 @@ async function inWorker(fn, { detach = false, data = null } = {}) {
           }
           return s;
         };
-        const ctx = { opfsStore, createHost, memoryStore, runWebPool, wasm, csv, data: ${JSON.stringify(data)}, signalKill: () => postMessage({ killable: true }) };
+        const signalKill = () => postMessage({ killable: true });
+        // Makes the store's writes fail from the (handles+1)-th file on:
+        // throw DOMException(error), after writing half of the piece when
+        // half; with hang, block until the worker is killed instead.
+        // Patches what the store writes with: a sync access handle, a
+        // writable stream or an IndexedDB put.
+        const breakWrites = async (store, { handles = 0, error = ["InvalidStateError", "simulated I/O failure"], half = false, hang = false }) => {
+          const mode = (await store.capabilities()).writeMode;
+          let n = 0;
+          const fail = () => {
+            if (hang) {
+              signalKill();
+              for (;;) {} // until terminate()
+            }
+            throw new DOMException(error[1], error[0]);
+          };
+          if (mode === "sync") {
+            const P = FileSystemSyncAccessHandle.prototype, write = P.write;
+            P.write = function (buf, opts) {
+              this.fxNumber ??= ++n;
+              if (this.fxNumber <= handles) return write.call(this, buf, opts);
+              if (half) {
+                write.call(this, buf.subarray(0, buf.length >> 1), opts);
+                this.flush();
+              }
+              fail();
+            };
+            return () => (P.write = write);
+          }
+          if (mode === "writable") {
+            const P = FileSystemWritableFileStream.prototype, write = P.write;
+            P.write = async function (data) {
+              this.fxNumber ??= ++n;
+              if (this.fxNumber <= handles) return write.call(this, data);
+              if (half) await write.call(this, data.subarray(0, data.length >> 1));
+              fail();
+            };
+            return () => (P.write = write);
+          }
+          const P = IDBObjectStore.prototype, put = P.put;
+          P.put = function (value, key) {
+            if (!String(key).includes(".tmp-") || ++n <= handles) return put.call(this, value, key);
+            fail();
+          };
+          return () => (P.put = put);
+        };
+        const ctx = { opfsStore, idbStore, makeStore: ${MAKE_STORE}, breakWrites, createHost, memoryStore, runWebPool, wasm, csv, data: ${JSON.stringify(data)}, signalKill };
         try {
           postMessage({ ok: true, value: await (${src})(ctx) });
         } catch (err) {
@@ -67,18 +121,23 @@ async function inWorker(fn, { detach = false, data = null } = {}) {
       w.terminate();
       return reply;
     },
-    { src: fn.toString(), base: env.url, detach, data },
+    { src: fn.toString(), base: env.url, detach, data, MAKE_STORE },
   );
 }
+// How the store writes in this engine: what the worker and page tests expect.
+// WebKit's sync access handles throw NotSupportedError: it writes with createWritable.
+const ENGINE_SYNC = (process.env.FXLABEL_BROWSER ?? "chromium") !== "webkit";
+const WORKER_MODE = STORE === "idb" ? "indexeddb" : ENGINE_SYNC ? "sync" : "writable";
+const PAGE_MODE = STORE === "idb" ? "indexeddb" : "writable";
 const ok = (r) => {
   assert.equal(r.ok, true, `worker threw: ${r.error}`);
   return r.value;
 };
 
-test("in a worker: sync access handles; writeTemp in pieces, rename (replacing), list, readTail, remove", async () => {
+test(`in a worker (${WORKER_MODE}): writeTemp in pieces, rename (replacing), list, readTail, remove`, async () => {
   const v = ok(
-    await inWorker(async ({ opfsStore }) => {
-      const s = opfsStore("opfs-test/basic");
+    await inWorker(async ({ makeStore }) => {
+      const s = makeStore("opfs-test/basic");
       await s.clear();
       const empty = await s.list();
       const put = async (name, bytes) => {
@@ -106,7 +165,7 @@ test("in a worker: sync access handles; writeTemp in pieces, rename (replacing),
       };
     }),
   );
-  assert.equal(v.mode, "sync");
+  assert.equal(v.mode, WORKER_MODE);
   assert.deepEqual(v.empty, []);
   assert.deepEqual(v.names, ["T1_S1_H1.parquet"]);
   assert.deepEqual(v.tail, [...Array(10)].map((_, k) => (299_990 + k) % 251));
@@ -115,10 +174,10 @@ test("in a worker: sync access handles; writeTemp in pieces, rename (replacing),
   assert.deepEqual(v.end, []);
 });
 
-test("on the page: createWritable, same contract", async () => {
-  const v = await page.evaluate(async (base) => {
-    const { opfsStore } = await import(`${base}pkg/opfs-store.js`);
-    const s = opfsStore("opfs-test/page");
+test(`on the page (${PAGE_MODE}): same contract`, async () => {
+  const v = await page.evaluate(async ({ base, MAKE_STORE }) => {
+    const mod = await import(`${base}pkg/${MAKE_STORE === "idbStore" ? "idb" : "opfs"}-store.js`);
+    const s = mod[MAKE_STORE]("opfs-test/page");
     await s.clear();
     const pieces = [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])];
     await s.writeTemp(".T2.tmp-t", { next: () => pieces.shift() });
@@ -127,28 +186,28 @@ test("on the page: createWritable, same contract", async () => {
     await s.clear();
     r.cleared = await s.list();
     return r;
-  }, env.url);
-  assert.deepEqual(v, { mode: "writable", names: ["T2_S2_H2.parquet"], tail: [4, 5], cleared: [] });
+  }, { base: env.url, MAKE_STORE });
+  assert.deepEqual(v, { mode: PAGE_MODE, names: ["T2_S2_H2.parquet"], tail: [4, 5], cleared: [] });
 });
 
 test("lock(): one holder per folder (a Web Lock) until unlock()", async () => {
-  const v = await page.evaluate(async (base) => {
-    const { opfsStore } = await import(`${base}pkg/opfs-store.js`);
-    const [a, b, other] = [opfsStore("opfs-test/lock"), opfsStore("opfs-test/lock"), opfsStore("opfs-test/other")];
+  const v = await page.evaluate(async ({ base, MAKE_STORE }) => {
+    const mod = await import(`${base}pkg/${MAKE_STORE === "idbStore" ? "idb" : "opfs"}-store.js`);
+    const [a, b, other] = [mod[MAKE_STORE]("opfs-test/lock"), mod[MAKE_STORE]("opfs-test/lock"), mod[MAKE_STORE]("opfs-test/other")];
     const r = { first: await a.lock(), second: await b.lock(), other: await other.lock() };
     await other.unlock();
     await a.unlock();
     r.again = await b.lock(); // free again
     await b.unlock();
     return r;
-  }, env.url);
+  }, { base: env.url, MAKE_STORE });
   assert.deepEqual(v, { first: true, second: false, other: true, again: true });
 });
 
 test("a write failing midway throws with the browser's cause and leaves an older complete file intact", async () => {
   const v = ok(
-    await inWorker(async ({ opfsStore }) => {
-      const s = opfsStore("opfs-test/fail");
+    await inWorker(async ({ makeStore, breakWrites }) => {
+      const s = makeStore("opfs-test/fail");
       await s.clear();
       const one = (bytes) => {
         let sent = false;
@@ -157,40 +216,31 @@ test("a write failing midway throws with the browser's cause and leaves an older
       await s.writeTemp(".T3.tmp-t", one(new Uint8Array(100).fill(1)));
       await s.rename(".T3.tmp-t", "T3_S3_H3.parquet"); // an older, complete file
       // The disk "fails" after half of the bytes of the next write.
-      const write = FileSystemSyncAccessHandle.prototype.write;
-      FileSystemSyncAccessHandle.prototype.write = function (buf, opts) {
-        write.call(this, buf.subarray(0, buf.length >> 1), opts);
-        throw new DOMException("simulated I/O failure", "InvalidStateError");
-      };
+      const restore = await breakWrites(s, { half: true });
       let error = null;
       try {
         await s.writeTemp(".T3.tmp-t", one(new Uint8Array(5000).fill(2)));
       } catch (err) {
         error = err.message;
       }
-      FileSystemSyncAccessHandle.prototype.write = write;
+      restore();
       const old = await s.readTail("T3_S3_H3.parquet", 1e9);
       return { error, names: (await s.list()).sort(), old: old.length === 100 && old.every((x) => x === 1) };
     }),
   );
   assert.match(v.error, /^InvalidStateError: simulated I\/O failure/);
-  // The temporary file is the protocol's to remove (tests/conformance).
-  assert.deepEqual(v.names, [".T3.tmp-t", "T3_S3_H3.parquet"]);
+  // The temporary file (OPFS makes it before the first byte) is the
+  // protocol's to remove (tests/conformance); IndexedDB never stored it.
+  assert.deepEqual(v.names, STORE === "idb" ? ["T3_S3_H3.parquet"] : [".T3.tmp-t", "T3_S3_H3.parquet"]);
   assert.equal(v.old, true);
 });
 
 test("a worker killed mid-write leaves only a temporary name; the next run removes it and completes", async () => {
   const killed = await inWorker(
-    async ({ opfsStore, signalKill }) => {
-      const s = opfsStore("opfs-test/kill");
+    async ({ makeStore, breakWrites }) => {
+      const s = makeStore("opfs-test/kill");
       await s.clear();
-      const write = FileSystemSyncAccessHandle.prototype.write;
-      FileSystemSyncAccessHandle.prototype.write = function (buf, opts) {
-        write.call(this, buf.subarray(0, buf.length >> 1), opts); // half on disk...
-        this.flush();
-        signalKill();
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // ...then blocked until killed
-      };
+      await breakWrites(s, { half: true, hang: true }); // half written, then blocked until killed
       const pieces = [new Uint8Array(10_000).fill(3)];
       await s.writeTemp(".T5_S5_H5.parquet.tmp-gone", { next: () => pieces.shift() });
     },
@@ -198,8 +248,8 @@ test("a worker killed mid-write leaves only a temporary name; the next run remov
   );
   assert.deepEqual(killed, { killed: true });
   const v = ok(
-    await inWorker(async ({ opfsStore, createHost, wasm, csv }) => {
-      const s = opfsStore("opfs-test/kill");
+    await inWorker(async ({ makeStore, createHost, wasm, csv }) => {
+      const s = makeStore("opfs-test/kill");
       const left = await s.entries();
       const host = createHost(wasm, () => s);
       const logs = [];
@@ -207,46 +257,45 @@ test("a worker killed mid-write leaves only a temporary name; the next run remov
       return { left, after: await s.list(), written: summary.written };
     }),
   );
-  assert.equal(v.left.length, 1, JSON.stringify(v.left));
-  assert.match(v.left[0].name, /^\.T5_S5_H5\.parquet\.tmp-[a-z0-9]+$/, "only a temporary name after the kill");
-  assert.equal(v.left[0].size, 5000, "the temporary file holds the half that was written");
+  if (STORE === "idb") {
+    assert.deepEqual(v.left, [], "IndexedDB: the unfinished file's transaction never ran");
+  } else {
+    assert.equal(v.left.length, 1, JSON.stringify(v.left));
+    assert.match(v.left[0].name, /^\.T5_S5_H5\.parquet\.tmp-[a-z0-9]+$/, "only a temporary name after the kill");
+    // A sync access handle wrote half; an unclosed writable stream commits nothing.
+    assert.equal(v.left[0].size, WORKER_MODE === "sync" ? 5000 : 0, "the temporary file holds what was written");
+  }
   assert.deepEqual(v.after, ["T5_S5_H5.parquet"], "stale temporary file removed, the final file written");
   assert.deepEqual(v.written, ["T5_S5_H5.parquet"]);
 });
 
 test("a quota error stops the run with the config's name; nothing partial is left", async () => {
   const v = ok(
-    await inWorker(async ({ opfsStore, createHost, wasm, csv }) => {
-      const s = opfsStore("opfs-test/quota");
+    await inWorker(async ({ makeStore, breakWrites, createHost, wasm, csv }) => {
+      const s = makeStore("opfs-test/quota");
       await s.clear();
       const host = createHost(wasm, () => s);
-      const write = FileSystemSyncAccessHandle.prototype.write;
-      let handles = 0;
       // The first file fits; the second hits the quota.
-      FileSystemSyncAccessHandle.prototype.write = function (buf, opts) {
-        this.fxNumber ??= ++handles;
-        if (this.fxNumber > 1) throw new DOMException("The operation failed because it would cause the application to exceed its storage quota.", "QuotaExceededError");
-        return write.call(this, buf, opts);
-      };
+      const restore = await breakWrites(s, { handles: 1, error: ["QuotaExceededError", "The operation failed because it would cause the application to exceed its storage quota."] });
       let error = null;
       try {
         await host.labelCandles(csv(300), { targetPips: [5, 10], stopPips: [5], horizons: [5] });
       } catch (err) {
         error = { message: err.message, quota: err.quota ?? err.cause?.quota };
       }
-      FileSystemSyncAccessHandle.prototype.write = write;
+      restore();
       return { error, names: await s.list() };
     }),
   );
-  assert.match(v.error.message, /cannot save T10_S5_H5: cannot write \.T10_S5_H5\.parquet\.tmp-\w+ in OPFS opfs-test\/quota\/: storage quota exceeded: QuotaExceededError/);
+  assert.match(v.error.message, new RegExp(`cannot save T10_S5_H5: cannot write \\.T10_S5_H5\\.parquet\\.tmp-\\w+ in ${STORE === "idb" ? "IndexedDB" : "OPFS"} opfs-test/quota/: storage quota exceeded: QuotaExceededError`));
   assert.equal(v.error.quota, true);
   assert.deepEqual(v.names, ["T5_S5_H5.parquet"], "the finished config stays; no partial file of the failed one");
 });
 
-test("the host resumes from OPFS and refuses a file made with other settings", async () => {
+test("the host resumes from the store and refuses a file made with other settings", async () => {
   const v = ok(
-    await inWorker(async ({ opfsStore, createHost, wasm, csv }) => {
-      const s = opfsStore("opfs-test/resume");
+    await inWorker(async ({ makeStore, createHost, wasm, csv }) => {
+      const s = makeStore("opfs-test/resume");
       await s.clear();
       const host = createHost(wasm, () => s);
       const opts = { targetPips: [5, 10], stopPips: [5], horizons: [5, 15] };
@@ -274,7 +323,7 @@ test("the host resumes from OPFS and refuses a file made with other settings", a
 
 test("in a worker: the Web Worker pool shares rows (workers: 3) and writes the same files as one worker", async () => {
   const r = ok(
-    await inWorker(async ({ opfsStore, createHost, runWebPool, wasm }) => {
+    await inWorker(async ({ makeStore, createHost, runWebPool, wasm }) => {
       let s = "timestamp,open,high,low,close\n";
       for (let i = 0; i < 9000; i++) {
         const c = 1.1 + 0.0009 * Math.sin(i / 17) + 0.0003 * Math.sin(i / 3);
@@ -291,8 +340,8 @@ test("in a worker: the Web Worker pool shares rows (workers: 3) and writes the s
       };
       const logs = [];
       const host = createHost(wasm, () => null, { runPool: runWebPool });
-      const a = opfsStore("pool-test/one");
-      const b = opfsStore("pool-test/three");
+      const a = makeStore("pool-test/one");
+      const b = makeStore("pool-test/three");
       await a.clear();
       await b.clear();
       const r1 = await host.labelCandles(blob, { ...opts, store: a, workers: 1 });
@@ -316,13 +365,13 @@ test("in a worker: the Web Worker pool shares rows (workers: 3) and writes the s
   assert.equal(plan.match(/rows \d+-\d+/g).length, 3);
 });
 
-test("the OPFS store meets every conformance case (tests/conformance/cases.json), in a worker", async () => {
+test("the store meets every conformance case (tests/conformance/cases.json), in a worker", async () => {
   const dir = new URL("../conformance/", import.meta.url);
   const spec = JSON.parse(readFileSync(new URL("cases.json", dir), "utf8"));
   const data = { spec, candles: readFileSync(new URL(spec.input, dir), "utf8"), runner: readFileSync(new URL("run.mjs", dir), "utf8") };
   const problems = ok(
     await inWorker(
-      async ({ opfsStore, createHost, memoryStore, wasm, data }) => {
+      async ({ makeStore, createHost, memoryStore, wasm, data }) => {
         const { runCases } = await import(URL.createObjectURL(new Blob([data.runner], { type: "text/javascript" })));
         const host = createHost(wasm, () => null);
         const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -332,7 +381,7 @@ test("the OPFS store meets every conformance case (tests/conformance/cases.json)
           memoryStore,
           candles: data.candles,
           async makeStore(n) {
-            const s = opfsStore(`conformance/case${n}`);
+            const s = makeStore(`conformance/case${n}`);
             await s.clear();
             await s.makeDir();
             return s;
@@ -350,7 +399,7 @@ test("the OPFS store meets every conformance case (tests/conformance/cases.json)
           deadOwner: "gone",
           // A live run holds the folder's Web Lock; a dead one held it and let go.
           async lock(store, kind) {
-            const other = opfsStore(store.dir);
+            const other = makeStore(store.dir);
             await other.lock();
             if (kind === "live") return () => other.unlock();
             await other.unlock();
