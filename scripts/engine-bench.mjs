@@ -8,8 +8,10 @@
 // whether the files equal the native CLI's (sha256 of three configs).
 //
 // usage: node scripts/engine-bench.mjs [ROWS=1000000] [ENGINES=chromium,firefox,webkit] [WORKERS=1,2]
+//   engines: chromium, firefox, webkit (MiniBrowser, OPFS), webkit-webdriver
+//   (a private WebDriver session: no OPFS, so the IndexedDB store)
 // Needs `npm run build && npm run build:www` and the browsers of
-// scripts/setup.sh. Writes target/bench-browser/engines-ROWS.json.
+// scripts/setup.sh. Writes target/bench-browser/engines-ROWS-ENGINES.json.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -51,7 +53,7 @@ function contentRss(engine) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " ");
-      if (!CONTENT[engine].test(cmd)) continue;
+      if (!CONTENT[engine.split("-")[0]].test(cmd)) continue; // webkit-webdriver: webkit
       max = Math.max(max, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d}/status`, "utf8"))?.[1] ?? 0) * 1024);
     } catch {}
   }
@@ -141,7 +143,7 @@ try {
   rmSync(site, { recursive: true, force: true });
 }
 const meta = { date: new Date().toISOString(), cores: os.cpus().length, cpu: os.cpus()[0]?.model };
-writeFileSync(path.join(out, `engines-${rows}.json`), JSON.stringify({ meta, results }, null, 2) + "\n");
+writeFileSync(path.join(out, `engines-${rows}-${engines.join("+")}.json`), JSON.stringify({ meta, results }, null, 2) + "\n");
 console.log("\n| engine | workers | time | wasm memory | content process peak RSS | store | same bytes as native |");
 console.log("| --- | --- | --- | --- | --- | --- | --- |");
 for (const r of results) console.log(`| ${r.engine} | ${r.workers} | ${r.seconds} s | ${r.wasmMemoryMiB} MiB | ${r.contentPeakRssMiB} MiB | ${r.store} | ${r.sameAsNative ? "yes" : "NO"} |`);
