@@ -786,11 +786,12 @@ impl Labeler {
             d.clear();
             d.resize(bars, 0);
         }
+        // A span (i, x] adds 1 from bar i + 1 on and takes it back after
+        // bar x; an empty one (x = i) adds and takes back at the same bar,
+        // which is the same as nothing, so no row needs a branch.
         let mut span = |side: usize, i: usize, x: usize| {
-            if x > i {
-                diff[side][i - lo + 1] += 1;
-                diff[side][x - lo + 1] -= 1;
-            }
+            diff[side][i - lo + 1] += 1;
+            diff[side][x - lo + 1] -= 1;
         };
         // The rows around the range, labeled here.
         let mut note = |i: usize, l: Option<Outcome>, s: Option<Outcome>| {
@@ -802,39 +803,44 @@ impl Labeler {
         };
         self.pass(config, lo..a, 0, &mut note)?;
         self.pass(config, b..hi, 0, &mut note)?;
+        // 1 / c from a table (no bar is in more than w spans), with 0 for
+        // c = 0: adding it changes no sum, so the scans need no branch.
+        let recip = |c: usize| match c {
+            0 => 0.0,
+            c => self.recip.get(c).copied().unwrap_or(1.0 / c as f64),
+        };
         for side in (0..2).filter(|&k| has[k]) {
             let k = &known[side];
+            let d = &mut diff[side][a - lo + 1..];
             for (r, (&v, &x)) in k.valid.iter().zip(k.exit).enumerate() {
-                if v != 0 {
-                    span(side, a + r, a + r + x as usize);
-                }
+                // A row with no label adds nothing (its exit may be stale).
+                let m = (v != 0) as i32;
+                let x = x as usize * m as usize;
+                d[r] += m;
+                d[r + x] -= m;
             }
         }
         for side in (0..2).filter(|&k| has[k]) {
-            // prefix[t] = sum of 1 / c_u over bars u <= t (from lo); no bar
-            // is in more than w spans, so 1 / c comes from a table.
-            let recip = |c: usize| self.recip.get(c).copied().unwrap_or(1.0 / c as f64);
+            // prefix[t] = sum of 1 / c_u over bars u <= t (from lo).
             prefix.clear();
             let (mut c, mut sum) = (0i32, 0f64);
             prefix.extend(diff[side].iter().map(|&d| {
                 c += d;
-                if c > 0 {
-                    sum += recip(c as usize);
-                }
+                sum += recip(c as usize);
                 sum
             }));
             // The mean over the span: its sum times 1 / its length (from the
             // same table; within an ulp of a division, far inside the
-            // contract's 1e-6).
+            // contract's 1e-6); 1 for an empty span, 0 with no label.
             let k = &known[side];
-            let base = a - lo;
-            let prefix = &prefix[..];
+            let prefix = &prefix[a - lo..];
             out[side].extend(k.valid.iter().zip(k.exit).enumerate().map(|(r, (&v, &x))| {
-                let i = base + r;
+                let x = if v != 0 { x as usize } else { 0 };
+                let u = ((prefix[r + x] - prefix[r]) * recip(x)) as f32;
                 match (v, x) {
                     (0, _) => 0.0,
                     (_, 0) => 1.0,
-                    (_, x) => ((prefix[i + x as usize] - prefix[i]) * recip(x as usize)) as f32,
+                    _ => u,
                 }
             }));
         }
