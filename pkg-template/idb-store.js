@@ -11,7 +11,7 @@
 // transaction) or, where the engine cannot store Blobs in IndexedDB
 // (WebKit's private sessions: found by trying), {size, lastModified,
 // bytes} with an ArrayBuffer. Folders are the keys' prefixes.
-import { storeError, takeWebLock } from "./opfs-store.js";
+import { storeError, webLock } from "./opfs-store.js";
 
 const DB_VERSION = 1;
 const FILES = "files";
@@ -83,7 +83,6 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
   const range = () => IDBKeyRange.bound(prefix, `${prefix}\uffff`);
   const own = (k) => !k.slice(prefix.length).includes("/");
   const id = newId();
-  let release = null;
 
   async function tx(mode, fn) {
     const t = (await openDb(database)).db.transaction(FILES, mode);
@@ -132,16 +131,7 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
       throw new Error("an IndexedDB store keeps its lock with Web Locks, not a lock file");
     },
 
-    async lock() {
-      release = await takeWebLock(`fxlabel-idb:${database}:${name}`);
-      return release !== null;
-    },
-
-    async unlock() {
-      const r = release;
-      release = null;
-      await r?.();
-    },
+    ...webLock(`fxlabel-idb:${database}:${name}`),
 
     /** Gathers the pieces into one Blob and stores it in one transaction. */
     async writeTemp(file, pieces) {

@@ -69,28 +69,38 @@ export function opfsSupport() {
 }
 
 /**
- * Takes the Web Lock `name` without waiting: resolves with a release
- * function (which resolves once the lock is free again), or null when
- * another holder has it. Without Web Locks, nothing to hold: a no-op release.
+ * A folder's lock as a store offers it (the store's lock service): lock()
+ * takes the Web Lock `name` without waiting and resolves false when
+ * another holder has it; unlock() resolves once it is free again. Without
+ * Web Locks there is nothing to hold.
  */
-export async function takeWebLock(name) {
-  if (!globalThis.navigator?.locks) return async () => {};
-  let done;
-  const held = new Promise((r) => (done = r));
-  let request;
-  const got = await new Promise((resolve, reject) => {
-    request = navigator.locks.request(name, { ifAvailable: true }, (lock) => {
-      resolve(lock !== null);
-      return lock ? held : undefined; // kept until released
-    });
-    request.catch(reject);
-  });
-  if (!got) return null;
-  // The lock manager frees the lock after the held promise settles (a task
-  // later in Firefox), and a run started right after this one must find it free.
-  return async () => {
-    done();
-    await request;
+export function webLock(name) {
+  let release = null; // while held
+  return {
+    async lock() {
+      if (!globalThis.navigator?.locks) return true;
+      let done;
+      const held = new Promise((r) => (done = r));
+      let request;
+      const got = await new Promise((resolve, reject) => {
+        request = navigator.locks.request(name, { ifAvailable: true }, (lock) => {
+          resolve(lock !== null);
+          return lock ? held : undefined; // kept until unlock()
+        });
+        request.catch(reject);
+      });
+      if (got) release = { done, request };
+      return got;
+    },
+    // The lock manager frees the lock after the held promise settles (a
+    // task later in Firefox), and a run started right after this one must
+    // find it free.
+    async unlock() {
+      const r = release;
+      release = null;
+      r?.done();
+      await r?.request;
+    },
   };
 }
 
@@ -193,8 +203,6 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
     }
   }
 
-  let release = null; // the Web Lock's release, while held
-
   const store = {
     dir: parts.join("/"),
 
@@ -244,22 +252,10 @@ export function opfsStore(dir = "labels", { mode = "auto", root = null } = {}) {
       throw new Error("an OPFS store keeps its lock with Web Locks, not a lock file");
     },
 
-    /**
-     * Takes the folder for one run (a Web Lock), so a second tab cannot
-     * label into the same folder and remove this run's temporary files as
-     * stale; false when another holder has it.
-     */
-    async lock() {
-      release = await takeWebLock(`fxlabel:${store.dir}`);
-      return release !== null;
-    },
-
-    /** Resolves once the lock is free again. */
-    async unlock() {
-      const r = release;
-      release = null;
-      await r?.();
-    },
+    // lock() / unlock(): the folder for one run (a Web Lock), so a second
+    // tab cannot label into the same folder and remove this run's
+    // temporary files as stale.
+    ...webLock(`fxlabel:${parts.join("/")}`),
 
     /** Writes a temporary file from its pieces, flushed. */
     async writeTemp(name, pieces) {

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { ROOT, gridNames, openPage, unzipStored } from "./helpers.mjs";
+import { ROOT, assertHeatMap, gridNames, openPage, unzipStored } from "./helpers.mjs";
 
 const ENGINE = process.env.FXLABEL_BROWSER ?? "chromium";
 const fx = await import(path.join(ROOT, "pkg", "node.js"));
@@ -152,14 +152,6 @@ test("the demo labels the sample, resumes after a reload mid-run, downloads file
     const h = window.fxlabelDemo.heat;
     return h?.horizon === 30 && h?.side === "long" && Object.keys(h.rates).length === 6 && h.rates;
   });
-  for (const t of GRID.targets) {
-    for (const st of GRID.stops) {
-      const tb = await fx.tableFromLabelFile(expected.get(`T${t}_S${st}_H30.parquet`));
-      let hits = 0;
-      let known = 0;
-      for (const v of tb.getChild("long_label")) if (v !== null) (known++, v === 1 && hits++);
-      assert.ok(Math.abs(heat[`${t}|${st}`] - hits / known) < 1e-12, `hit rate T${t} S${st}: page ${heat[`${t}|${st}`]}, node ${hits / known}`);
-    }
-  }
+  await assertHeatMap(heat, expected, GRID, fx);
   await clearStore();
 });

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { ARTIFACTS, ROOT, gridNames, newPage, startBrowser, unzipStored } from "./helpers.mjs";
+import { ARTIFACTS, ROOT, assertHeatMap, gridNames, newPage, startBrowser, unzipStored } from "./helpers.mjs";
 
 const fx = await import(path.join(ROOT, "pkg", "node.js")); // the Node reader of the same package
 const SAMPLE = path.join(ROOT, "data", "sample.csv");
@@ -133,15 +133,7 @@ test("label the sample, reload mid-run, resume: finished configs skipped, the se
   await page.selectOption("#hm-side", "long");
   await page.waitForFunction(() => window.fxlabelDemo.heat?.horizon === 30 && window.fxlabelDemo.heat?.side === "long" && Object.keys(window.fxlabelDemo.heat.rates).length === 6);
   const heat = await page.evaluate(() => window.fxlabelDemo.heat.rates);
-  for (const t of GRID.targets) {
-    for (const st of GRID.stops) {
-      const tb = await fx.tableFromLabelFile(expected.get(`T${t}_S${st}_H30.parquet`));
-      let hits = 0;
-      let known = 0;
-      for (const v of tb.getChild("long_label")) if (v !== null) (known++, v === 1 && hits++);
-      assert.ok(Math.abs(heat[`${t}|${st}`] - hits / known) < 1e-12, `hit rate T${t} S${st}: page ${heat[`${t}|${st}`]}, node ${hits / known}`);
-    }
-  }
+  await assertHeatMap(heat, expected, GRID, fx);
   await page.screenshot({ path: path.join(ARTIFACTS, "e2e-resumed.png"), fullPage: true });
 
   // Clear the store: OPFS empty, the table says so.

@@ -135,3 +135,20 @@ export function unzipStored(buf) {
   }
   return files;
 }
+
+/**
+ * The demo's heat map (long side, horizon 30: `rates` keyed "t|s") against
+ * the target-hit rates counted in the Node package's tables of `files`
+ * (name -> bytes) over `grid`'s targets and stops.
+ */
+export async function assertHeatMap(rates, files, grid, fx) {
+  for (const t of grid.targets) {
+    for (const st of grid.stops) {
+      const tb = await fx.tableFromLabelFile(files.get(`T${t}_S${st}_H30.parquet`));
+      let hits = 0;
+      let known = 0;
+      for (const v of tb.getChild("long_label")) if (v !== null) (known++, v === 1 && hits++);
+      assert.ok(Math.abs(rates[`${t}|${st}`] - hits / known) < 1e-12, `hit rate T${t} S${st}: page ${rates[`${t}|${st}`]}, node ${hits / known}`);
+    }
+  }
+}
