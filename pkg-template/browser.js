@@ -2,9 +2,9 @@
 // (bundlers resolve `new URL(..., import.meta.url)` as an asset). Files go
 // to folder `options.dir` (default "labels") of the best store the browser
 // offers (browser-store.js: OPFS, else IndexedDB, else memory); any object
-// with the store interface of host.js plugs in as `options.store`. To keep the page responsive, label in a worker
-// instead: createLabelWorker() (browser-client.js) runs this same host in
-// worker.js.
+// with the store interface of host.js plugs in as `options.store`. To keep
+// the page responsive, label in a worker instead: createLabelWorker()
+// (browser-client.js) runs this same host in worker.js.
 import init, * as wasm from "./fxlabel.js";
 import { createHost, memoryStore } from "./host.js";
 import { browserStorage, browserStore, storeOf } from "./browser-store.js";
@@ -33,6 +33,6 @@ export async function tableFromLabelFile(bytes) {
   return host.tableFromLabelFile(bytes);
 }
 
-export { memoryStore, opfsStore, idbStore, browserStorage, browserStore };
+export { memoryStore, opfsStore, idbStore, browserStorage, browserStore, storeOf };
 export { createLabelWorker } from "./browser-client.js";
 export { CandleInput, Labeler, footerSize, readMetadata, toIpcStream, parseKey, version, lastPanic } from "./fxlabel.js";

@@ -1,7 +1,7 @@
 // A dedicated Web Worker that owns one fxlabel wasm instance and labels
 // into the browser's store (OPFS, else IndexedDB, else memory: see
-// browser-store.js), so the page never freezes while a config is encoded. Start it
-// as a module worker (browser-client.js does):
+// browser-store.js), so the page never freezes while a config is encoded.
+// Start it as a module worker (browser-client.js does):
 //   new Worker(new URL("fxlabel/worker.js", import.meta.url), { type: "module" })
 //
 // Messages from the page:

@@ -49,6 +49,8 @@ function log(msg) {
 }
 
 // ---------- settings ----------
+// The labeling workers asked for on the page (1 to 16).
+const workerCount = () => Math.max(1, Math.min(16, Math.floor(Number($("workers").value)) || 1));
 const FIELDS = ["targets", "stops", "horizons", "unit", "pair", "pip", "tie", "spread-preset", "spread", "spread-column", "entry", "workers"];
 const CHECKS = ["long", "short", "weights", "overwrite"];
 function saveSettings() {
@@ -105,7 +107,7 @@ function readOptions() {
     weights: $("weights").checked,
     overwrite: $("overwrite").checked,
     // Web Workers sharing the rows (inputs of two row groups or more).
-    workers: Math.max(1, Math.min(16, Math.floor(Number($("workers").value)) || 1)),
+    workers: workerCount(),
   };
 }
 // The grid's config keys, in grid order, as the core makes them (asked of
@@ -473,7 +475,7 @@ const STORE_TEXT = {
   memory: () => "memory only (this browser offers neither OPFS nor IndexedDB here, e.g. a locked-down private window: files are lost when the page closes)",
 };
 function showEnvironment() {
-  const workers = Math.max(1, Math.min(16, Math.floor(Number($("workers").value)) || 1));
+  const workers = workerCount();
   $("environment").textContent =
     `${engineName()} · store: ${STORE_TEXT[storage.kind](storage)} · ${workers} labeling worker${workers > 1 ? "s" : ""}` +
     ` (workers read the input as a File: no SharedArrayBuffer needed${globalThis.crossOriginIsolated ? "" : "; this page is not cross-origin isolated"})`;
