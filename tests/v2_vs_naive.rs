@@ -276,3 +276,43 @@ fn rows_are_numbered_from_the_first_labeled_row() {
         assert_eq!(seen, (10..20).collect::<Vec<_>>(), "{entry}");
     }
 }
+
+/// Weights over an input longer than the other tests' (80,000 minutes,
+/// windows up to 240 bars), for the whole input and for a row range that
+/// starts and ends mid-input (its concurrency counted from the rows around
+/// it), equal the naive walk's.
+#[test]
+fn uniqueness_of_a_long_input_and_a_row_range_equals_the_naive_walk() {
+    let mut rng = Rng(77);
+    let n = 80_000;
+    let cols = random_columns(&mut rng, n, false);
+    let params = Params {
+        target_pips: vec![3.0],
+        stop_pips: vec![2.0],
+        horizons: vec![30, 240],
+        weights: true,
+        ..Params::default()
+    }
+    .validate()
+    .unwrap();
+    let per_bar = vec![0.0; n];
+    let candles = cols.build(&params, None, None);
+    let labeler = Labeler::new(candles.clone(), params.clone()).unwrap();
+    for cfg in labeler.configs() {
+        let whole = labeler.uniqueness(cfg, 0..n).unwrap();
+        let part = labeler.uniqueness(cfg, 30_001..70_003).unwrap();
+        for (side, (w, p)) in [
+            (Side::Long, (&whole.0, &part.0)),
+            (Side::Short, (&whole.1, &part.1)),
+        ] {
+            let (_, want) = common::naive_for(&candles, cfg, &params, side, &per_bar);
+            let ctx = format!("{} {side}", cfg.key());
+            common::assert_close(w, &want, &ctx);
+            common::assert_close(
+                p,
+                &want[30_001..70_003],
+                &format!("{ctx}, rows 30001..70003"),
+            );
+        }
+    }
+}
