@@ -6,15 +6,16 @@
 // record is read, stored under the final name and deleted together), a
 // quota error names the config (the core adds it to the store's error).
 //
-// Records live in one object store, keyed "<dir>/<name>", each
-// {size, lastModified, blob} (a finished file is one Blob, written by one
-// transaction) or, where the engine cannot store Blobs in IndexedDB
-// (WebKit's private sessions: found by trying), {size, lastModified,
-// bytes} with an ArrayBuffer. Folders are the keys' prefixes.
+// Two object stores keyed "<dir>/<name>": "files" holds each file's bytes
+// (one Blob, or an ArrayBuffer where the engine cannot store Blobs in
+// IndexedDB: WebKit's private sessions, found by trying), "meta" its
+// {size, lastModified}, so listing a folder reads no file. A write or a
+// rename updates both in one transaction. Folders are the keys' prefixes.
 import { storeError, webLock } from "./opfs-store.js";
 
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 const FILES = "files";
+const META = "meta";
 const newId = () => Math.random().toString(36).slice(2, 10);
 
 // IDBRequest / IDBTransaction as promises.
@@ -33,14 +34,20 @@ function openDb(name) {
     const p = new Promise((ok, fail) => {
       if (typeof indexedDB === "undefined") return fail(new Error("this browser has no IndexedDB here"));
       const req = indexedDB.open(name, DB_VERSION);
-      req.onupgradeneeded = () => req.result.createObjectStore(FILES);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        // Version 1 (never released) kept the metadata with the bytes.
+        for (const n of [FILES, META]) if (db.objectStoreNames.contains(n)) db.deleteObjectStore(n);
+        db.createObjectStore(FILES);
+        db.createObjectStore(META);
+      };
       req.onsuccess = () => {
         const db = req.result;
         db.onversionchange = () => db.close();
         // Can a Blob be stored? (Not in WebKit's private sessions.)
         const t = db.transaction(FILES, "readwrite");
         const probe = "\u0000fxlabel-probe";
-        t.objectStore(FILES).put({ blob: new Blob([new Uint8Array(1)]) }, probe);
+        t.objectStore(FILES).put(new Blob([new Uint8Array(1)]), probe);
         t.objectStore(FILES).delete(probe);
         committed(t).then(
           () => ok({ db, blobs: true }),
@@ -84,19 +91,21 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
   const own = (k) => !k.slice(prefix.length).includes("/");
   const id = newId();
 
+  // fn(files, meta) in one transaction over both object stores.
   async function tx(mode, fn) {
-    const t = (await openDb(database)).db.transaction(FILES, mode);
-    const result = Promise.resolve(fn(t.objectStore(FILES)));
+    const t = (await openDb(database)).db.transaction([FILES, META], mode);
+    const result = Promise.resolve(fn(t.objectStore(FILES), t.objectStore(META)));
     result.catch(() => {}); // reported by the transaction too
     await committed(t);
     return result;
   }
-  const keys = async () => (await tx("readonly", (s) => done(s.getAllKeys(range())))).filter(own);
+  const keys = async () => (await tx("readonly", (_, m) => done(m.getAllKeys(range())))).filter(own);
   const missing = (file) => Object.assign(new DOMException(`no file named ${file} in IndexedDB ${name}/`, "NotFoundError"), { code: "ENOENT" });
+  // A file's bytes as a Blob, and its metadata.
   const record = async (file) => {
-    const r = await tx("readonly", (s) => done(s.get(key(file))));
-    if (!r) throw missing(file);
-    return { ...r, blob: r.blob ?? new Blob([r.bytes]) };
+    const [bytes, m] = await tx("readonly", (f, m) => Promise.all([done(f.get(key(file))), done(m.get(key(file)))]));
+    if (bytes === undefined || !m) throw missing(file);
+    return { ...m, blob: bytes instanceof Blob ? bytes : new Blob([bytes]) };
   };
 
   const store = {
@@ -145,8 +154,11 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
       }
       try {
         const blob = new Blob(parts);
-        const content = (await openDb(database)).blobs ? { blob } : { bytes: await blob.arrayBuffer() };
-        await tx("readwrite", (s) => s.put({ size, lastModified: Date.now(), ...content }, key(file)));
+        const bytes = (await openDb(database)).blobs ? blob : await blob.arrayBuffer();
+        await tx("readwrite", (f, m) => {
+          f.put(bytes, key(file));
+          m.put({ size, lastModified: Date.now() }, key(file));
+        });
       } catch (err) {
         throw storeError(err);
       }
@@ -157,12 +169,14 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
     async rename(from, to) {
       let found = true;
       try {
-        await tx("readwrite", (s) => {
-          const get = s.get(key(from));
-          get.onsuccess = () => {
-            if (!get.result) return (found = false);
-            s.put({ ...get.result, lastModified: Date.now() }, key(to));
-            s.delete(key(from));
+        await tx("readwrite", (f, m) => {
+          const [bytes, meta] = [f.get(key(from)), m.get(key(from))];
+          meta.onsuccess = () => {
+            if (bytes.result === undefined || !meta.result) return (found = false);
+            f.put(bytes.result, key(to));
+            m.put({ ...meta.result, lastModified: Date.now() }, key(to));
+            f.delete(key(from));
+            m.delete(key(from));
           };
         });
       } catch (err) {
@@ -172,7 +186,10 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
     },
 
     async remove(file) {
-      await tx("readwrite", (s) => s.delete(key(file)));
+      await tx("readwrite", (f, m) => {
+        f.delete(key(file));
+        m.delete(key(file));
+      });
     },
 
     syncDir() {}, // a committed transaction is durable
@@ -183,17 +200,8 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
 
     /** `{name, size, lastModified}` of every file (temporary ones included). */
     async entries() {
-      const out = [];
-      await tx("readonly", (s) => {
-        const req = s.openCursor(range());
-        req.onsuccess = () => {
-          const c = req.result;
-          if (!c) return;
-          if (own(c.key)) out.push({ name: c.key.slice(prefix.length), size: c.value.size, lastModified: c.value.lastModified });
-          c.continue();
-        };
-      });
-      return out;
+      const [ks, ms] = await tx("readonly", (_, m) => Promise.all([done(m.getAllKeys(range())), done(m.getAll(range()))]));
+      return ks.map((k, i) => own(k) && { name: k.slice(prefix.length), ...ms[i] }).filter(Boolean);
     },
 
     /** A file as a File. */
@@ -204,7 +212,10 @@ export function idbStore(dir = "labels", { database = "fxlabel" } = {}) {
 
     /** Removes every file of the folder (and of folders under it). */
     async clear() {
-      await tx("readwrite", (s) => s.delete(range()));
+      await tx("readwrite", (f, m) => {
+        f.delete(range());
+        m.delete(range());
+      });
     },
   };
   return store;

@@ -97,7 +97,8 @@ async function inWorker(fn, { detach = false, data = null } = {}) {
           }
           const P = IDBObjectStore.prototype, put = P.put;
           P.put = function (value, key) {
-            if (!String(key).includes(".tmp-") || ++n <= handles) return put.call(this, value, key);
+            // The bytes of a temporary file (not its metadata, not a rename).
+            if (this.name !== "files" || !String(key).includes(".tmp-") || ++n <= handles) return put.call(this, value, key);
             fail();
           };
           return () => (P.put = put);
