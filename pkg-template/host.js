@@ -519,5 +519,7 @@ export function memoryStore(files = new Map()) {
     },
     syncDir() {},
     location: (name) => name,
+    /** A file as a Blob, as the browser stores give (pages read files this way). */
+    file: (name) => new Blob([file(name)]),
   };
 }

@@ -191,7 +191,7 @@ export function labelCandles(candles: Candles, options?: LabelOptions): Promise<
 export function tableFromLabelFile(bytes: Uint8Array): Promise<Table>;
 
 /** A store keeping files in a Map (the browser's last resort when neither OPFS nor IndexedDB opens; tests). */
-export function memoryStore(files?: Map<string, Uint8Array>): LabelStore & { files: Map<string, Uint8Array> };
+export function memoryStore(files?: Map<string, Uint8Array>): LabelStore & { files: Map<string, Uint8Array>; file(name: string): Blob };
 
 /** Resolves when the wasm module is ready (Node initialises it at first use). */
 export const ready: Promise<unknown>;

@@ -145,8 +145,7 @@ function answer({ id, question, arg }) {
 
 async function toIpc({ id, name, dir = "labels" }) {
   try {
-    const f = storeFor(dir);
-    const file = f.files?.get(name) ?? new Uint8Array(await (await f.file(name)).arrayBuffer());
+    const file = new Uint8Array(await (await storeFor(dir).file(name)).arrayBuffer());
     const bytes = host.call(() => wasm.toIpcStream(file));
     post({ type: "ipc", id, bytes }, [bytes.buffer]);
   } catch (err) {
