@@ -148,20 +148,68 @@ impl SideColumns {
 /// Buffers a labeling pass reuses from one call to the next.
 #[derive(Debug, Default)]
 pub struct PassScratch {
+    /// The windows and timeout returns of the rows being labeled, when
+    /// they are not taken from the labeler's cache.
+    rows: HorizonRows,
+}
+
+/// What every config of one horizon shares over a range of rows: each
+/// row's window and the return it has if it times out (the move to the
+/// window's last close), which depend on the row and the horizon only.
+#[derive(Debug, Default)]
+struct HorizonRows {
     /// Each row's window length (`end - i`).
     win: Vec<u32>,
     /// 1 when the row's window is complete.
     complete: Vec<u8>,
-    /// The rows that time out, for one side.
-    timeouts: Vec<u32>,
+    /// The timeout return of each row, long and short (empty for a side
+    /// not asked for).
+    ret: [Vec<f32>; 2],
 }
+
+impl HorizonRows {
+    fn bytes(&self) -> usize {
+        self.win.capacity() * 4
+            + self.complete.capacity()
+            + self.ret.iter().map(|v| v.capacity() * 4).sum::<usize>()
+    }
+}
+
+/// [`HorizonRows`] of whole row groups, kept so that the configs sharing
+/// a horizon compute them once: a run writes the configs of one horizon
+/// one after the other ([`crate::run::Plan::todo`]). Bounded by
+/// [`ROWS_CACHE_BYTES`]: rows of another horizon make way for a new one,
+/// and what does not fit is computed and not kept.
+#[derive(Default)]
+struct RowsCache {
+    entries: Vec<(u64, std::ops::Range<usize>, std::sync::Arc<HorizonRows>)>,
+    bytes: usize,
+}
+
+impl std::fmt::Debug for RowsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowsCache")
+            .field("entries", &self.entries.len())
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+/// The most bytes of [`RowsCache`]: a horizon's rows over 1M candles
+/// with both sides (13 bytes a row), with room for the next horizon's
+/// while the last configs of the one before are finishing.
+const ROWS_CACHE_BYTES: usize = 16 << 20;
+/// Row ranges shorter than this (the margins the weights relabel) are not
+/// cached.
+const ROWS_CACHE_MIN: usize = 1 << 14;
 
 /// The barrier rule of one side, row by row over plain slices (the loop
 /// the compiler can vectorise): with `a` and `b` the offsets of the first
 /// target and stop touches minus one (`u32::MAX` when none) and `w` the
 /// window's length, a barrier is hit when its offset is `<= w`; the first
 /// one decides, both at once is a tie; no hit is a timeout when the
-/// window is complete and unknown otherwise.
+/// window is complete and unknown otherwise. A timeout's return comes from
+/// the horizon's [`HorizonRows`].
 struct Decide {
     tie: i8,
     tp: f32,
@@ -174,12 +222,14 @@ impl Decide {
         &self,
         target: &[A],
         stop: &[B],
-        s: &PassScratch,
+        h: &HorizonRows,
+        timeout_ret: &[f32],
         o: &mut SideColumns,
     ) {
-        let m = s.win.len();
+        let m = h.win.len();
         let (target, stop, win, complete) =
-            (&target[..m], &stop[..m], &s.win[..m], &s.complete[..m]);
+            (&target[..m], &stop[..m], &h.win[..m], &h.complete[..m]);
+        let timeout_ret = &timeout_ret[..m];
         let (valid, label, exit) = (&mut o.valid[..m], &mut o.label[..m], &mut o.exit[..m]);
         let (ret, amb) = (&mut o.ret[..m], &mut o.amb[..m]);
         let (tp, sp) = (self.tp.to_bits(), self.sp.to_bits());
@@ -197,8 +247,10 @@ impl Decide {
             amb[r] = (hit & (a == b)) as u8;
             let timeout = if ok { w } else { 0 };
             exit[r] = if hit { a.min(b) + 1 } else { timeout };
-            let bits =
-                (tp & (first_t as u32).wrapping_neg()) | (sp & (first_s as u32).wrapping_neg());
+            let timed_out = ok & !hit;
+            let bits = (tp & (first_t as u32).wrapping_neg())
+                | (sp & (first_s as u32).wrapping_neg())
+                | (timeout_ret[r].to_bits() & (timed_out as u32).wrapping_neg());
             ret[r] = f32::from_bits(bits);
         }
     }
@@ -334,6 +386,8 @@ pub struct Labeler {
     /// Tells this labeler from every other one in the process (so that an
     /// encoder can cache what it made from these candles).
     id: u64,
+    /// Windows and timeout returns of row groups, by horizon.
+    rows_cache: std::sync::Mutex<RowsCache>,
 }
 
 impl Labeler {
@@ -414,6 +468,7 @@ impl Labeler {
                 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
                 NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             },
+            rows_cache: Default::default(),
         })
     }
 
@@ -550,28 +605,109 @@ impl Labeler {
     ) -> Result<()> {
         let n = self.candles.len();
         let rows = rows.start.min(n)..rows.end.min(n);
-        if !rows.is_empty() {
-            self.windows(config, rows.clone(), scratch);
+        if rows.is_empty() {
+            for o in out {
+                o.clear();
+            }
+            return Ok(());
         }
-        for (side, o) in [Side::Long, Side::Short].into_iter().zip(out) {
-            if rows.is_empty() || !self.params.sides.contains(&side) {
+        let cached = self.horizon_rows(config.horizon, &rows, &mut scratch.rows);
+        let h = cached.as_deref().unwrap_or(&scratch.rows);
+        for (k, (side, o)) in [Side::Long, Side::Short].into_iter().zip(out).enumerate() {
+            if !self.params.sides.contains(&side) {
                 o.clear();
                 continue;
             }
             let t = SideTables::new(self, config, side)?;
-            self.fill_side(&t, rows.start, scratch, o);
+            self.fill_side(&t, rows.start, h, &h.ret[k], o);
         }
         Ok(())
+    }
+
+    /// The [`HorizonRows`] of `rows` under `horizon`: from the cache
+    /// (`Some`), or computed into `into` (`None`), and cached when the
+    /// range is a row group's and the cache has room (then `into` gives
+    /// its buffers to the cache).
+    fn horizon_rows(
+        &self,
+        horizon: u64,
+        rows: &std::ops::Range<usize>,
+        into: &mut HorizonRows,
+    ) -> Option<std::sync::Arc<HorizonRows>> {
+        let cacheable = rows.len() >= ROWS_CACHE_MIN;
+        if cacheable {
+            if let Ok(c) = self.rows_cache.lock() {
+                let hit = c.entries.iter().find(|e| e.0 == horizon && e.1 == *rows);
+                if let Some(e) = hit {
+                    return Some(e.2.clone());
+                }
+            }
+        }
+        self.windows(horizon, rows.clone(), into);
+        self.timeout_returns(rows.start, into);
+        if !cacheable {
+            return None;
+        }
+        let mut c = self.rows_cache.lock().ok()?;
+        let bytes = into.bytes();
+        if c.bytes + bytes > ROWS_CACHE_BYTES {
+            c.entries.retain(|e| e.0 == horizon);
+            c.bytes = c.entries.iter().map(|e| e.2.bytes()).sum();
+        }
+        if c.bytes + bytes > ROWS_CACHE_BYTES {
+            return None;
+        }
+        let h = std::sync::Arc::new(std::mem::take(into));
+        if !c.entries.iter().any(|e| e.0 == horizon && e.1 == *rows) {
+            c.bytes += bytes;
+            c.entries.push((horizon, rows.clone(), h.clone()));
+        }
+        Some(h)
+    }
+
+    /// Each row's timeout return into `h.ret`, for the sides asked, from
+    /// its window in `h` (rows counted from `start`): the move from the
+    /// entry to the window's last close, in the contract's float64
+    /// expression. Rows that do not time out get a value nobody reads.
+    fn timeout_returns(&self, start: usize, h: &mut HorizonRows) {
+        let c = &self.candles;
+        let n = c.len();
+        let p = self.params.pip_value;
+        let shift = (self.params.entry == Entry::NextOpen) as usize;
+        for (k, side) in [Side::Long, Side::Short].into_iter().enumerate() {
+            let ret = &mut h.ret[k];
+            ret.clear();
+            if !self.params.sides.contains(&side) {
+                continue;
+            }
+            let entry = EntryRule::new(c, &self.params, side);
+            let spread = entry.spread;
+            let rows = h.win.iter().enumerate().map(|(r, &w)| {
+                let i = start + r;
+                // (The input's last row has no entry bar with next_open.)
+                (i + w as usize, entry.at((i + shift).min(n - 1)))
+            });
+            match (side, spread) {
+                (Side::Long, _) => ret.extend(rows.map(|(j, e)| ((c.close[j] - e) / p) as f32)),
+                // (e - (close + s)) / p, written negated so that a zero move
+                // stays -0.0 as in files made before the spread.
+                (Side::Short, Spread::None) => {
+                    ret.extend(rows.map(|(j, e)| (-((c.close[j] + 0.0) - e) / p) as f32))
+                }
+                (Side::Short, _) => {
+                    ret.extend(rows.map(|(j, e)| (-((c.close[j] + spread.at(j)) - e) / p) as f32))
+                }
+            }
+        }
     }
 
     /// Each row's window into `s`: its length from the row (`end - i`, the
     /// last bar a touch may be at, counted from the row) and whether it
     /// is complete. A row with no entry bar (the input's last with
     /// `next_open`) gets an empty, incomplete window: its outcome is unknown.
-    fn windows(&self, config: &Config, rows: std::ops::Range<usize>, s: &mut PassScratch) {
+    fn windows(&self, h: u64, rows: std::ops::Range<usize>, s: &mut HorizonRows) {
         let c = &self.candles;
         let n = c.len();
-        let h = config.horizon;
         // Completeness is judged on the whole input, of which these
         // candles may be a part.
         let last_ts = c.fingerprint().last_ts;
@@ -624,10 +760,17 @@ impl Labeler {
     }
 
     /// One side's outcomes for the kept rows from `start` whose windows
-    /// are in `s`. Every price expression is the contract's, in float64
-    /// as written.
-    fn fill_side(&self, t: &SideTables, start: usize, s: &mut PassScratch, o: &mut SideColumns) {
-        let m = s.win.len();
+    /// and timeout returns (`timeout_ret`, this side's) are in `h`. Every
+    /// price expression is the contract's, in float64 as written.
+    fn fill_side(
+        &self,
+        t: &SideTables,
+        start: usize,
+        h: &HorizonRows,
+        timeout_ret: &[f32],
+        o: &mut SideColumns,
+    ) {
+        let m = h.win.len();
         let rows = start..start + m;
         let tie = if self.params.tie == Tie::Target {
             1
@@ -646,48 +789,18 @@ impl Labeler {
         o.ret.resize(m, 0.0);
         o.amb.resize(m, 0);
         let d = Decide { tie, tp, sp };
+        let tr = timeout_ret;
         match (t.target, t.stop) {
-            (Offsets::U16(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], s, o),
-            (Offsets::U32(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], s, o),
-            (Offsets::U16(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], s, o),
-            (Offsets::U32(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], s, o),
+            (Offsets::U16(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
+            (Offsets::U32(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
+            (Offsets::U16(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
+            (Offsets::U32(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
         }
         o.nulls = m - o.valid.iter().map(|&v| v as usize).sum::<usize>();
         let c = &self.candles;
         let p = self.params.pip_value;
         let shift = (self.params.entry == Entry::NextOpen) as usize;
-        // Timeouts: the move to the window's last close. Their rows are
-        // gathered first (without branches) so that the loop over them
-        // has none to mispredict.
-        let timeouts = &mut s.timeouts;
-        timeouts.resize(m + 1, 0);
-        let mut k = 0;
-        for r in 0..m {
-            timeouts[k] = r as u32;
-            k += (o.valid[r] != 0 && o.label[r] == 0) as usize;
-        }
         let spread = t.entry.spread;
-        macro_rules! timeouts {
-            ($ret:expr) => {
-                for &r in &timeouts[..k] {
-                    let r = r as usize;
-                    let (i, j) = (start + r, start + r + o.exit[r] as usize);
-                    let e = t.entry.at(i + shift);
-                    o.ret[r] = $ret(j, e);
-                }
-            };
-        }
-        match (t.side, spread) {
-            (Side::Long, _) => timeouts!(|j: usize, e: f64| ((c.close[j] - e) / p) as f32),
-            // (e - (close + s)) / p, written negated so that a zero move
-            // stays -0.0 as in files made before the spread.
-            (Side::Short, Spread::None) => {
-                timeouts!(|j: usize, e: f64| (-((c.close[j] + 0.0) - e) / p) as f32)
-            }
-            (Side::Short, _) => {
-                timeouts!(|j: usize, e: f64| (-((c.close[j] + spread.at(j)) - e) / p) as f32)
-            }
-        }
         let Some((nh, nl)) = &self.chains else {
             return;
         };

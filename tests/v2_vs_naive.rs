@@ -316,3 +316,91 @@ fn uniqueness_of_a_long_input_and_a_row_range_equals_the_naive_walk() {
         }
     }
 }
+
+/// One side's outcomes as a label file holds them.
+fn file_outcomes(bytes: &[u8], side: Side) -> Vec<Option<fxlabel::Outcome>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float32Type, Int8Type, UInt32Type};
+    use arrow_array::Array;
+    let (schema, batches) = fxlabel::read_label_file(bytes).unwrap();
+    let batch = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+    let col = |name: &str| {
+        batch
+            .column_by_name(&format!("{side}_{name}"))
+            .unwrap()
+            .clone()
+    };
+    let (label, exit, ret, amb) = (
+        col("label"),
+        col("exit_offset"),
+        col("return_pips"),
+        col("ambiguous"),
+    );
+    let (label, exit) = (
+        label.as_primitive::<Int8Type>(),
+        exit.as_primitive::<UInt32Type>(),
+    );
+    let (ret, amb) = (ret.as_primitive::<Float32Type>(), amb.as_boolean());
+    (0..batch.num_rows())
+        .map(|i| {
+            (!label.is_null(i)).then(|| fxlabel::Outcome {
+                label: label.value(i),
+                exit_offset: exit.value(i),
+                return_pips: ret.value(i),
+                ambiguous: amb.value(i),
+                mfe_pips: 0.0,
+                mae_pips: 0.0,
+            })
+        })
+        .collect()
+}
+
+/// Files written row group by row group, where the configs of a horizon
+/// share its windows and timeout returns (row groups long enough for the
+/// labeler to keep them): every row equals the naive walk, whichever
+/// config computed them and whichever reused them.
+#[test]
+fn files_of_configs_sharing_a_horizon_equal_the_naive_walk() {
+    let mut rng = Rng(31);
+    for case in 0..4 {
+        let jpy = case == 3;
+        let n = 40_000 + rng.below(30_000) as usize;
+        let cols = random_columns(&mut rng, n, jpy);
+        let (params, per_bar, column) = random_params(&mut rng, n, jpy);
+        let mut p = (*params).clone();
+        p.target_pips = vec![0.5, 2.0, 5.0];
+        p.stop_pips = vec![1.0, 3.0];
+        p.horizons = vec![7, 60];
+        p.sides = vec![Side::Long, Side::Short];
+        p.extras = false;
+        p.entry = if case % 2 == 0 {
+            Entry::NextOpen
+        } else {
+            Entry::Close
+        };
+        let params = p.validate().unwrap();
+        let candles = cols.build(&params, column.as_deref(), None);
+        let labeler = Labeler::new(candles.clone(), params.clone()).unwrap();
+        let opts = EncodeOptions {
+            row_group_size: 1 << 15,
+            ..EncodeOptions::default()
+        };
+        for cfg in labeler.configs() {
+            let bytes = fxlabel::encode_config(&labeler, cfg, &opts).unwrap();
+            for side in [Side::Long, Side::Short] {
+                let (mut want, _) = common::naive_for(&candles, cfg, &params, side, &per_bar);
+                for o in want.iter_mut().flatten() {
+                    (o.mfe_pips, o.mae_pips) = (0.0, 0.0);
+                }
+                let ctx = format!(
+                    "case {case} {} {side} entry {} spread {}/{:?}",
+                    cfg.key(),
+                    params.entry,
+                    params.spread_pips,
+                    params.spread_column
+                );
+                assert_same(&file_outcomes(&bytes, side), &want, &ctx);
+            }
+        }
+    }
+}

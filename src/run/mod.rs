@@ -28,7 +28,7 @@
 //! let ts: Vec<i64> = (0..100).map(|i| i * 60_000).collect();
 //! let px = vec![1.1; 100];
 //! let candles = Candles::from_columns(&ts, &px, &px, &px, &px).unwrap();
-//! let params = Params { target_pips: vec![5.0], stop_pips: vec![5.0], horizons: vec![30], ..Params::default() };
+//! let params = Params { target_pips: vec![5.0, 10.0], stop_pips: vec![5.0], horizons: vec![5, 30], ..Params::default() };
 //! let labeler = Labeler::new(candles, params.validate().unwrap()).unwrap();
 //! let folder = Folder { display: "labels".into(), id: "mem:labels".into(), owner: "1".into(), lock: LockKind::None };
 //! let run = Run::new(&labeler, &EncodeOptions::default(), folder, false);
@@ -38,7 +38,9 @@
 //!     Step::List => Reply::Names(vec![]),
 //!     other => panic!("unexpected {other:?}"),
 //! }).unwrap();
-//! assert_eq!(plan.todo(), vec![0]);
+//! // Every config, those sharing a horizon together (they share its windows).
+//! assert_eq!(plan.todo(), vec![0, 2, 1, 3]);
+//! assert_eq!(run.keys(&plan).todo, ["T5_S5_H5", "T10_S5_H5", "T5_S5_H30", "T10_S5_H30"]);
 //! ```
 
 mod names;

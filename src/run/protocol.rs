@@ -69,6 +69,11 @@ pub struct Plan {
     /// Whether the folder was made by this run (removed again at release
     /// when nothing was written into it).
     pub created_dir: bool,
+    /// Every config of the grid in the order a run writes them: by
+    /// horizon, then in grid order, so that configs sharing a horizon
+    /// share its windows and timeout returns (the labeler keeps them for a
+    /// horizon at a time).
+    pub order: Vec<usize>,
 }
 
 impl Plan {
@@ -82,9 +87,14 @@ impl Plan {
         self.skip.len()
     }
 
-    /// Indices of the configs to write, in grid order.
+    /// Indices of the configs to write, in the order to write them
+    /// ([`Plan::order`]).
     pub fn todo(&self) -> Vec<usize> {
-        (0..self.skip.len()).filter(|&k| !self.skip[k]).collect()
+        self.order
+            .iter()
+            .copied()
+            .filter(|&k| !self.skip[k])
+            .collect()
     }
 }
 
@@ -94,7 +104,7 @@ impl Plan {
 pub struct PlanKeys {
     /// Keys already saved, in grid order.
     pub skip: Vec<String>,
-    /// Keys to write, in grid order.
+    /// Keys to write, in the order to write them ([`Plan::order`]).
     pub todo: Vec<String>,
     pub relabeled: Vec<String>,
     pub stale_removed: usize,
@@ -106,6 +116,7 @@ struct Expect {
     key: String,
     name: String,
     meta: FileMeta,
+    horizon: u64,
 }
 
 /// One run's protocol over one folder: cheap to clone and `Send`, so each
@@ -129,6 +140,7 @@ impl Run {
                 key: c.key(),
                 name: file_name(c, opts.format),
                 meta: file_meta(labeler, c),
+                horizon: c.horizon,
             })
             .collect();
         Run {
@@ -145,15 +157,13 @@ impl Run {
 
     /// `plan` in config keys.
     pub fn keys(&self, plan: &Plan) -> PlanKeys {
-        let keys = |skip: bool| -> Vec<String> {
-            (0..self.len())
-                .filter(|&k| plan.skip.get(k) == Some(&skip))
-                .map(|k| self.key(k).to_string())
-                .collect()
-        };
+        let key = |k: usize| self.key(k).to_string();
         PlanKeys {
-            skip: keys(true),
-            todo: keys(false),
+            skip: (0..self.len())
+                .filter(|&k| plan.skip.get(k) == Some(&true))
+                .map(key)
+                .collect(),
+            todo: plan.todo().into_iter().map(key).collect(),
             relabeled: plan.relabeled.clone(),
             stale_removed: plan.stale_removed,
         }
@@ -450,8 +460,11 @@ async fn release(io: &Io, folder: &Folder, created_dir: bool) {
 /// Checks every existing final file of the grid against this run.
 async fn decide(io: &Io, run: &Run, listed: &[String]) -> Result<Plan> {
     let existing: HashSet<&str> = listed.iter().map(String::as_str).collect();
+    let mut order: Vec<usize> = (0..run.files.len()).collect();
+    order.sort_by_key(|&k| run.files[k].horizon);
     let mut plan = Plan {
         skip: vec![false; run.files.len()],
+        order,
         ..Plan::default()
     };
     for (k, f) in run.files.iter().enumerate() {
