@@ -385,12 +385,14 @@ export function createHost(wasm, defaultStore, platform = {}) {
       let cancelled = false;
       let done = 0;
       const report = (key, bytes) => progress({ done: ++done, total, key, skipped: skip.has(key), elapsedMs: Date.now() - t0, bytes });
+      // The files already saved first, then the others in the plan's
+      // order (the configs of one horizon together: they share its work).
       const todo = plan.todo;
+      for (const key of plan.skip) {
+        skipped.push(where(key));
+        report(key, 0);
+      }
       if (pooled) {
-        for (const key of plan.skip) {
-          skipped.push(where(key));
-          report(key, 0);
-        }
         const rows = labeler.rows;
         // By rows when the core's shard plan says so: each worker keeps only
         // its rows' candles. Else by configs, each worker with the input.
@@ -424,7 +426,7 @@ export function createHost(wasm, defaultStore, platform = {}) {
         return cancelled ? { ...summary, cancelled } : summary;
       }
       if (workers > 1 && todo.length > 1) log(`workers: ${workers} needs an input the workers can each read (a file path, a Parquet File/Blob, bytes or text) and a folder store; labeling on one thread`);
-      for (const key of keys) {
+      for (const key of todo) {
         // Cancellation is checked between configs only: the config in
         // flight is finished and saved, so no work is thrown away and no
         // partial file is left.
@@ -433,14 +435,9 @@ export function createHost(wasm, defaultStore, platform = {}) {
           log(`cancelled after ${done}/${total} configs`);
           break;
         }
-        let bytes = 0;
-        if (skip.has(key)) {
-          skipped.push(where(key));
-        } else {
-          bytes = await commit(run, store, labeler, key);
-          written.push(where(key));
-          bytesWritten += bytes;
-        }
+        const bytes = await commit(run, store, labeler, key);
+        written.push(where(key));
+        bytesWritten += bytes;
         report(key, bytes);
       }
       const summary = { written, skipped, bytes: bytesWritten, rows: labeler.rows, elapsedMs: Date.now() - t0 };

@@ -72,7 +72,7 @@ export interface LabelParams {
   rowGroupSize?: number;
 }
 
-/** Reported after every config, in grid order. */
+/** Reported after every config: those already saved first (grid order), then each as it is written (the configs of one horizon together). */
 export interface Progress {
   /** Configs handled so far (written or skipped), 1..total. */
   done: number;

@@ -53,10 +53,11 @@ export async function failingStorage({ every = false, rows = 20_000, log = () =>
     generateInput(input, rows, 3);
     const csv = readFileSync(input);
     const refDir = path.join(work, "reference");
-    await fx.labelCandles(csv, { ...OPTIONS, dir: refDir });
+    // The order a run writes the configs in (the core's plan: by horizon).
+    const order = [];
+    await fx.labelCandles(csv, { ...OPTIONS, dir: refDir, onProgress: (p) => order.push(p.key) });
     const reference = new Map(readdirSync(refDir).filter(isFinal).map((n) => [n, readFileSync(path.join(refDir, n))]));
     const keys = [...reference.keys()].map((n) => n.replace(/\.parquet$/, ""));
-    const order = (await fx.listLabelResults({ dir: refDir })).map((r) => r.key); // grid order
     const total = order.length;
     const points = every ? order.map((_, i) => i) : [0, Math.floor(total / 2), total - 1];
     let folder = 0;

@@ -253,7 +253,8 @@ fn label(
 #[pyclass(module = "fxlabel._fxlabel")]
 struct Planned {
     held: Option<Held>,
-    /// Keys to write, in grid order.
+    /// Keys to write, in the order to write them (the configs of one
+    /// horizon together: they share its windows).
     #[pyo3(get)]
     todo: Vec<String>,
     /// Keys already saved.

@@ -74,7 +74,8 @@ test("every input form gives the same files: CSV text, bytes, stream, columns, p
     const store = fx.memoryStore();
     const r = await fx.labelCandles(candles, { ...GRID, store });
     assert.equal(r.rows, SAMPLE_ROWS, name);
-    assert.deepEqual(r.written, ["T5_S5_H30.parquet", "T5_S5_H60.parquet", "T10_S5_H30.parquet", "T10_S5_H60.parquet"]);
+    // In the order written: the configs of one horizon together.
+    assert.deepEqual(r.written, ["T5_S5_H30.parquet", "T10_S5_H30.parquet", "T5_S5_H60.parquet", "T10_S5_H60.parquet"]);
     files[name] = store.files;
   }
   for (const [name, f] of Object.entries(files)) {
@@ -92,7 +93,7 @@ test("the Node store: written paths, resume log, skipped list, load/list helpers
   const dir = path.join(tmpDir("store"), "labels");
   const logs = [];
   const r = await fx.labelCandles(CSV, { ...GRID, dir, onLog: (m) => logs.push(m) });
-  assert.deepEqual(r.written, ["T5_S5_H30", "T5_S5_H60", "T10_S5_H30", "T10_S5_H60"].map((k) => path.join(dir, `${k}.parquet`)));
+  assert.deepEqual(r.written, ["T5_S5_H30", "T10_S5_H30", "T5_S5_H60", "T10_S5_H60"].map((k) => path.join(dir, `${k}.parquet`)));
   assert.deepEqual(r.skipped, []);
   assert.ok(r.bytes > 0);
 
@@ -102,7 +103,11 @@ test("the Node store: written paths, resume log, skipped list, load/list helpers
   assert.ok(logs.includes("found 4/6 already saved, resuming"), logs.join("\n"));
   assert.deepEqual(r2.written, [path.join(dir, "T5_S5_H15.parquet"), path.join(dir, "T10_S5_H15.parquet")]);
   assert.equal(r2.skipped.length, 4);
-  assert.deepEqual(progress.map((p) => p.skipped), [false, true, true, false, true, true]);
+  // The saved configs are reported first, then the others as written.
+  assert.deepEqual(progress.map((p) => [p.key, p.skipped]), [
+    ["T5_S5_H30", true], ["T5_S5_H60", true], ["T10_S5_H30", true], ["T10_S5_H60", true],
+    ["T5_S5_H15", false], ["T10_S5_H15", false],
+  ]);
   assert.ok(progress.every((p) => (p.skipped ? p.bytes === 0 : p.bytes > 0) && p.elapsedMs >= 0));
 
   const listed = await fx.listLabelResults({ dir });
