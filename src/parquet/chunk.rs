@@ -238,7 +238,8 @@ pub(crate) fn side_chunk(
                 &mut s.comp,
             )?;
             c.encodings = vec![ENC_DELTA_BINARY_PACKED, ENC_RLE];
-            if let (Some(lo), Some(hi)) = (vals.iter().min(), vals.iter().max()) {
+            // Over values, not references: the reductions then vectorise.
+            if let (Some(lo), Some(hi)) = (vals.iter().copied().min(), vals.iter().copied().max()) {
                 c.stats.min = Some(lo.to_le_bytes().to_vec());
                 c.stats.max = Some(hi.to_le_bytes().to_vec());
             }
