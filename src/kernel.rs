@@ -31,9 +31,13 @@
 //! ask (`b + s_e`) and gives the short side its own series (the ask bars,
 //! `high + s`, `low + s`, against the bid entry), so with a spread the long
 //! and short sides read separate tables, each still shared by every config
-//! of its side. Sample weights ([`Labeler::uniqueness`]) are one more
-//! linear pass per config and side: a difference array of the concurrency
-//! over a row range and the window around it, then prefix sums of `1/c`.
+//! of its side. A row's window and the return it has if it times out
+//! depend on the row and the horizon only, so the configs of one horizon
+//! share them: a labeler keeps them per row group in a bounded cache, and
+//! a run writes the configs horizon by horizon. Sample weights
+//! ([`Labeler::uniqueness`]) are one more linear pass per config and side:
+//! a difference array of the concurrency over a row range and the window
+//! around it, then prefix sums of `1/c`.
 //!
 //! Memory: each table holds one offset per candle, as `u16` when the
 //! longest window spans fewer than 65 536 bars (always with 1-minute
@@ -195,9 +199,11 @@ impl std::fmt::Debug for RowsCache {
     }
 }
 
-/// The most bytes of [`RowsCache`]: a horizon's rows over 1M candles
-/// with both sides (13 bytes a row), with room for the next horizon's
-/// while the last configs of the one before are finishing.
+/// The most bytes of [`RowsCache`]: it holds a horizon's rows over 1M
+/// candles with both sides (13 bytes a row); over longer inputs, the
+/// first row groups of a horizon. Kept small because every labeler has
+/// one (each worker of a pool), and peak memory over 14.6M candles must
+/// stay under the performance targets.
 const ROWS_CACHE_BYTES: usize = 16 << 20;
 /// Row ranges shorter than this (the margins the weights relabel) are not
 /// cached.
