@@ -172,6 +172,11 @@ struct HorizonRows {
 }
 
 impl HorizonRows {
+    /// `side`'s timeout returns.
+    fn returns(&self, side: Side) -> &[f32] {
+        &self.ret[(side == Side::Short) as usize]
+    }
+
     fn bytes(&self) -> usize {
         self.win.capacity() * 4
             + self.complete.capacity()
@@ -619,13 +624,13 @@ impl Labeler {
         }
         let cached = self.horizon_rows(config.horizon, &rows, &mut scratch.rows);
         let h = cached.as_deref().unwrap_or(&scratch.rows);
-        for (k, (side, o)) in [Side::Long, Side::Short].into_iter().zip(out).enumerate() {
+        for (side, o) in [Side::Long, Side::Short].into_iter().zip(out) {
             if !self.params.sides.contains(&side) {
                 o.clear();
                 continue;
             }
             let t = SideTables::new(self, config, side)?;
-            self.fill_side(&t, rows.start, h, &h.ret[k], o);
+            self.fill_side(&t, rows.start, h, o);
         }
         Ok(())
     }
@@ -766,16 +771,9 @@ impl Labeler {
     }
 
     /// One side's outcomes for the kept rows from `start` whose windows
-    /// and timeout returns (`timeout_ret`, this side's) are in `h`. Every
-    /// price expression is the contract's, in float64 as written.
-    fn fill_side(
-        &self,
-        t: &SideTables,
-        start: usize,
-        h: &HorizonRows,
-        timeout_ret: &[f32],
-        o: &mut SideColumns,
-    ) {
+    /// and timeout returns are in `h`. Every price expression is the
+    /// contract's, in float64 as written.
+    fn fill_side(&self, t: &SideTables, start: usize, h: &HorizonRows, o: &mut SideColumns) {
         let m = h.win.len();
         let rows = start..start + m;
         let tie = if self.params.tie == Tie::Target {
@@ -795,7 +793,7 @@ impl Labeler {
         o.ret.resize(m, 0.0);
         o.amb.resize(m, 0);
         let d = Decide { tie, tp, sp };
-        let tr = timeout_ret;
+        let tr = h.returns(t.side);
         match (t.target, t.stop) {
             (Offsets::U16(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
             (Offsets::U32(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
