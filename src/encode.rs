@@ -454,6 +454,10 @@ impl<W: Write + Send> PqSink<W> {
                 stop,
                 defs: &defs,
                 prefix,
+                timeouts: cols
+                    .timeouts
+                    .as_deref()
+                    .map(|t| (&t.values[..], &t.ids[..])),
             };
             // (kind, values of an extra column; none for the others)
             let mut kinds: Vec<(pq::Kind, &[f32])> = vec![

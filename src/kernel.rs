@@ -48,6 +48,7 @@
 //! maxima by jumping.
 
 use crate::candles::{Candles, Prices, TICKS};
+use crate::distinct::Distinct;
 use crate::error::{Error, Result};
 use crate::grid::{Config, Entry, HorizonUnit, Side, Tie, ValidParams};
 
@@ -108,12 +109,48 @@ pub struct SideColumns {
     pub mae: Vec<f32>,
     /// With `weights` only: filled by [`Labeler::uniqueness_into`].
     pub uniq: Vec<f32>,
+    /// The numbering of the horizon's timeout returns these rows were
+    /// labeled with, when the labeler had it: a row that timed out has
+    /// the return `values[ids[row]]`. Lets the encoder build the return
+    /// dictionary without hashing.
+    pub(crate) timeouts: Option<std::sync::Arc<TimeoutIds>>,
+}
+
+/// One side's timeout returns over a horizon's row group, numbered:
+/// `values` distinct (by bit pattern) in order of first appearance,
+/// `ids[r]` the number of row `r`'s. Made once per horizon and row group,
+/// and shared by the configs of the horizon.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct TimeoutIds {
+    pub(crate) values: Vec<f32>,
+    pub(crate) ids: Vec<u16>,
+}
+
+impl TimeoutIds {
+    /// The numbering of `ret`; `None` when it has more distinct values
+    /// than a return dictionary may hold.
+    fn of(ret: &[f32]) -> Option<Self> {
+        let (mut table, mut values) = (Vec::new(), Vec::new());
+        let mut d = Distinct::new(&mut table, &mut values);
+        let mut ids = Vec::with_capacity(ret.len());
+        for v in ret {
+            // (Numbers are below MAX_DISTINCT = 2^16.)
+            ids.push(d.index(v.to_bits())? as u16);
+        }
+        values.shrink_to_fit();
+        Some(TimeoutIds { values, ids })
+    }
+
+    fn bytes(&self) -> usize {
+        self.values.capacity() * 4 + self.ids.capacity() * 2
+    }
 }
 
 impl SideColumns {
     /// Empties every column, keeping their memory.
     pub fn clear(&mut self) {
         self.nulls = 0;
+        self.timeouts = None;
         for v in [&mut self.valid, &mut self.amb] {
             v.clear();
         }
@@ -169,6 +206,9 @@ struct HorizonRows {
     /// The timeout return of each row, long and short (empty for a side
     /// not asked for).
     ret: [Vec<f32>; 2],
+    /// `ret` numbered, for the rows kept in the cache only (computing it
+    /// for rows labeled once would cost more than it saves).
+    ids: [Option<std::sync::Arc<TimeoutIds>>; 2],
 }
 
 impl HorizonRows {
@@ -181,6 +221,7 @@ impl HorizonRows {
         self.win.capacity() * 4
             + self.complete.capacity()
             + self.ret.iter().map(|v| v.capacity() * 4).sum::<usize>()
+            + self.ids.iter().flatten().map(|t| t.bytes()).sum::<usize>()
     }
 }
 
@@ -205,11 +246,12 @@ impl std::fmt::Debug for RowsCache {
 }
 
 /// The most bytes of [`RowsCache`]: it holds a horizon's rows over 1M
-/// candles with both sides (13 bytes a row); over longer inputs, the
-/// first row groups of a horizon. Kept small because every labeler has
-/// one (each worker of a pool), and peak memory over 14.6M candles must
-/// stay under the performance targets.
-const ROWS_CACHE_BYTES: usize = 16 << 20;
+/// candles with both sides (17 bytes a row with the returns' numbers,
+/// plus their distinct values); over longer inputs, the first row groups
+/// of a horizon. Kept small because every labeler has one (each worker
+/// of a pool), and peak memory over 14.6M candles must stay under the
+/// performance targets.
+const ROWS_CACHE_BYTES: usize = 20 << 20;
 /// Row ranges shorter than this (the margins the weights relabel) are not
 /// cached.
 const ROWS_CACHE_MIN: usize = 1 << 14;
@@ -659,19 +701,33 @@ impl Labeler {
         if !cacheable {
             return None;
         }
-        let mut c = self.rows_cache.lock().ok()?;
-        let bytes = into.bytes();
-        if c.bytes + bytes > ROWS_CACHE_BYTES {
-            c.entries.retain(|e| e.0 == horizon);
-            c.bytes = c.entries.iter().map(|e| e.2.bytes()).sum();
+        // With the returns' numbers (2 bytes a row and side; their
+        // distinct values are not counted before they are known).
+        let sides = into.ret.iter().filter(|r| !r.is_empty()).count();
+        let bytes = into.bytes() + 2 * sides * rows.len();
+        {
+            let mut c = self.rows_cache.lock().ok()?;
+            if c.bytes + bytes > ROWS_CACHE_BYTES {
+                c.entries.retain(|e| e.0 == horizon);
+                c.bytes = c.entries.iter().map(|e| e.2.bytes()).sum();
+            }
+            if c.bytes + bytes > ROWS_CACHE_BYTES {
+                return None;
+            }
         }
-        if c.bytes + bytes > ROWS_CACHE_BYTES {
-            return None;
+        // Numbered without the lock: other threads go on meanwhile.
+        for (ids, ret) in into.ids.iter_mut().zip(&into.ret) {
+            *ids = (!ret.is_empty())
+                .then(|| TimeoutIds::of(ret))
+                .flatten()
+                .map(std::sync::Arc::new);
         }
         let h = std::sync::Arc::new(std::mem::take(into));
-        if !c.entries.iter().any(|e| e.0 == horizon && e.1 == *rows) {
-            c.bytes += bytes;
-            c.entries.push((horizon, rows.clone(), h.clone()));
+        if let Ok(mut c) = self.rows_cache.lock() {
+            if !c.entries.iter().any(|e| e.0 == horizon && e.1 == *rows) {
+                c.bytes += h.bytes();
+                c.entries.push((horizon, rows.clone(), h.clone()));
+            }
         }
         Some(h)
     }
@@ -794,6 +850,7 @@ impl Labeler {
         o.amb.resize(m, 0);
         let d = Decide { tie, tp, sp };
         let tr = h.returns(t.side);
+        o.timeouts = h.ids[(t.side == Side::Short) as usize].clone();
         match (t.target, t.stop) {
             (Offsets::U16(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
             (Offsets::U32(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),

@@ -25,6 +25,7 @@ pub mod candles;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod de;
+mod distinct;
 pub mod encode;
 pub mod error;
 pub mod grid;

@@ -2,6 +2,7 @@
 //! kind with the encoding that suits it, and their statistics.
 
 use super::*;
+use crate::distinct::{Distinct, MAX_DISTINCT};
 
 /// Statistics of one column chunk.
 #[derive(Debug, Clone, Default)]
@@ -104,6 +105,9 @@ pub(crate) struct SideRows<'a> {
     /// [`side_levels`]), and whether the known rows are a prefix.
     pub defs: &'a [u8],
     pub prefix: bool,
+    /// The horizon's timeout returns, numbered (distinct values, each
+    /// row's number), when the labeling pass had them.
+    pub timeouts: Option<(&'a [f32], &'a [u16])>,
 }
 
 /// A side's encoded definition levels (shared by its columns) and
@@ -135,6 +139,7 @@ pub(crate) struct Scratch {
     idx: Vec<u32>,
     table: Vec<u32>,
     dict: Vec<f32>,
+    remap: Vec<u32>,
 }
 
 /// Encodes the timestamp column of one row group.
@@ -332,102 +337,184 @@ pub(super) fn dict_page(
     )
 }
 
-/// Most distinct returns a row group's dictionary may hold.
-pub(super) const MAX_DICT: usize = 1 << 16;
-/// The hash table of the return dictionary starts with `2^MIN_BITS` slots
-/// (it fits the first-level cache) and grows fourfold whenever it is half
-/// full, so that a row group with few distinct returns stays fast.
-const MIN_BITS: u32 = 12;
-
-/// Open addressing of `f32` bit patterns to dictionary indices.
-struct Slots<'a> {
-    table: &'a mut Vec<u32>,
-    bits: u32,
-}
-
-impl Slots<'_> {
-    #[inline(always)]
-    fn slot(&self, b: u32) -> usize {
-        (b.wrapping_mul(0x9E37_79B1) >> (32 - self.bits)) as usize
-    }
-
-    /// The index of `b` in `dict`, adding it when new (`None` when the
-    /// dictionary is full).
-    #[inline(always)]
-    fn index(&mut self, b: u32, dict: &mut Vec<f32>) -> Option<u32> {
-        let mask = self.table.len() - 1;
-        let mut h = self.slot(b);
-        loop {
-            let e = self.table[h];
-            if e == u32::MAX {
-                if dict.len() >= MAX_DICT {
-                    return None;
-                }
-                let k = dict.len() as u32;
-                dict.push(f32::from_bits(b));
-                self.table[h] = k;
-                if dict.len() * 2 > self.table.len() {
-                    self.grow(dict);
-                }
-                return Some(k);
-            }
-            if dict[e as usize].to_bits() == b {
-                return Some(e);
-            }
-            h = (h + 1) & mask;
-        }
-    }
-
-    /// Four times the slots, every entry of `dict` placed again.
-    fn grow(&mut self, dict: &[f32]) {
-        self.bits += 2;
-        self.table.clear();
-        self.table.resize(1 << self.bits, u32::MAX);
-        let mask = self.table.len() - 1;
-        for (k, v) in dict.iter().enumerate() {
-            let mut h = self.slot(v.to_bits());
-            while self.table[h] != u32::MAX {
-                h = (h + 1) & mask;
-            }
-            self.table[h] = k as u32;
-        }
-    }
-}
-
 /// Fills `s.dict` and `s.idx` with the return column's dictionary (`+T`,
 /// `-S`, then the timeout returns in order of first appearance) and
-/// indices; false when there are too many distinct values.
+/// indices; false when there are too many distinct values. With the
+/// numbering of the horizon's timeout returns (`side.timeouts`), a
+/// timeout's index is its number renumbered, without hashing.
 pub(super) fn return_dictionary(side: &SideRows, s: &mut Scratch) -> bool {
     let rows = side.label.len();
-    s.dict.clear();
     s.idx.clear();
-    s.table.clear();
-    s.table.resize(1 << MIN_BITS, u32::MAX);
-    let mut slots = Slots {
-        table: &mut s.table,
-        bits: MIN_BITS,
-    };
-    // The two fixed entries (one when equal).
-    for v in [side.target, side.stop] {
-        if slots.index(v.to_bits(), &mut s.dict).is_none() {
-            return false;
-        }
-    }
     s.idx.reserve(rows);
     let all = side.nulls == 0;
-    for r in 0..rows {
+    let (tb, sb) = (side.target.to_bits(), side.stop.to_bits());
+    let Some((values, ids)) = side.timeouts else {
+        let mut d = Distinct::new(&mut s.table, &mut s.dict);
+        // The two fixed entries (one when equal).
+        for b in [tb, sb] {
+            if d.index(b).is_none() {
+                return false;
+            }
+        }
+        for r in 0..rows {
+            if !all && !side.is_valid(r) {
+                continue;
+            }
+            let idx = match side.label[r] {
+                1 => 0,
+                -1 => 1,
+                _ => match d.index(side.ret[r].to_bits()) {
+                    Some(k) => k,
+                    None => return false,
+                },
+            };
+            s.idx.push(idx);
+        }
+        return true;
+    };
+    s.dict.clear();
+    s.dict.push(side.target);
+    if sb != tb {
+        s.dict.push(side.stop);
+    }
+    // Each numbered value's index: +T's or -S's when equal to one of
+    // them, the next free one on its first appearance.
+    let stop_idx = (s.dict.len() - 1) as u32;
+    s.remap.clear();
+    s.remap.extend(values.iter().map(|v| match v.to_bits() {
+        b if b == tb => 0,
+        b if b == sb => stop_idx,
+        _ => u32::MAX,
+    }));
+    for (r, (&label, &h)) in side.label.iter().zip(ids).enumerate() {
         if !all && !side.is_valid(r) {
             continue;
         }
-        let idx = match side.label[r] {
+        let idx = match label {
             1 => 0,
             -1 => 1,
-            _ => match slots.index(side.ret[r].to_bits(), &mut s.dict) {
-                Some(k) => k,
-                None => return false,
-            },
+            _ => {
+                let h = h as usize;
+                let k = s.remap[h];
+                if k != u32::MAX {
+                    k
+                } else if s.dict.len() >= MAX_DISTINCT {
+                    return false;
+                } else {
+                    let k = s.dict.len() as u32;
+                    s.dict.push(values[h]);
+                    s.remap[h] = k;
+                    k
+                }
+            }
         };
         s.idx.push(idx);
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both ways of building the return dictionary: hashing each timeout's
+    /// return, and renumbering the horizon's numbering of them.
+    fn both_ways(
+        label: &[i8],
+        valid: &[u8],
+        horizon_ret: &[f32],
+        target: f32,
+        stop: f32,
+    ) -> [(bool, Vec<f32>, Vec<u32>); 2] {
+        let nulls = valid.iter().filter(|&&v| v == 0).count();
+        // A row's return: +T, -S, or its timeout return.
+        let ret: Vec<f32> = (0..label.len())
+            .map(|r| match label[r] {
+                1 => target,
+                -1 => stop,
+                _ => horizon_ret[r],
+            })
+            .collect();
+        let (mut table, mut values) = (Vec::new(), Vec::new());
+        let mut d = Distinct::new(&mut table, &mut values);
+        let ids: Vec<u16> = horizon_ret
+            .iter()
+            .map(|v| d.index(v.to_bits()).unwrap() as u16)
+            .collect();
+        let zeros = vec![0u32; label.len()];
+        let side = SideRows {
+            valid,
+            nulls,
+            label,
+            exit: &zeros,
+            ret: &ret,
+            amb: valid,
+            target,
+            stop,
+            defs: &[],
+            prefix: false,
+            timeouts: None,
+        };
+        [None, Some((&values[..], &ids[..]))].map(|timeouts| {
+            let mut s = Scratch::default();
+            let ok = return_dictionary(&SideRows { timeouts, ..side }, &mut s);
+            (ok, s.dict, s.idx)
+        })
+    }
+
+    #[test]
+    fn renumbering_the_horizons_returns_equals_hashing_them() {
+        let mut seed = 4242u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (target, stop) = (10.0f32, -5.0f32);
+        for case in 0..400 {
+            let n = (next() % 2000) as usize;
+            // Timeout returns from a small pool holding +T, -S and both
+            // zeros, so that they collide with the fixed entries.
+            let pool = [target, stop, 0.0, -0.0, 1.5, -2.25, 3.0, 7.75, -4.5];
+            let horizon_ret: Vec<f32> = (0..n)
+                .map(|_| {
+                    if next() % 2 == 0 {
+                        pool[(next() % pool.len() as u64) as usize]
+                    } else {
+                        (next() % 500) as f32 * 0.1 - 25.0
+                    }
+                })
+                .collect();
+            let mut label = Vec::with_capacity(n);
+            while label.len() < n {
+                let l = (next() % 3) as i8 - 1;
+                let run = (next() % 30) as usize + 1;
+                label.extend(std::iter::repeat_n(l, run.min(n - label.len())));
+            }
+            let valid: Vec<u8> = (0..n)
+                .map(|_| (case % 3 == 0 || next() % 7 != 0) as u8)
+                .collect();
+            let [hashed, renumbered] = both_ways(&label, &valid, &horizon_ret, target, stop);
+            assert!(hashed.0, "case {case}");
+            assert_eq!(hashed, renumbered, "case {case}");
+        }
+    }
+
+    #[test]
+    fn renumbering_refuses_a_dictionary_the_hash_refuses() {
+        // Timeout returns distinct from each other and from +T and -S:
+        // 2 + 65,534 entries fit, 2 + 65,535 do not.
+        for (distinct, fits) in [(MAX_DISTINCT - 2, true), (MAX_DISTINCT - 1, false)] {
+            let horizon_ret: Vec<f32> = (0..distinct).map(|k| 100.0 + k as f32).collect();
+            let label = vec![0i8; distinct];
+            let valid = vec![1u8; distinct];
+            let [hashed, renumbered] = both_ways(&label, &valid, &horizon_ret, 10.0, -5.0);
+            assert_eq!(hashed.0, fits);
+            assert_eq!(renumbered.0, fits);
+            if fits {
+                assert_eq!(hashed, renumbered);
+            }
+        }
+    }
 }

@@ -124,7 +124,16 @@ pub(crate) fn rle_hybrid<T: Copy + PartialEq>(
             s += 8;
             continue;
         }
+        // The run goes on a group of 8 at a time (the same vectorised
+        // test), then value by value to its end.
         let mut j = s + 8;
+        while j + 8 <= n {
+            let group: &[T; 8] = values[j..j + 8].try_into().expect("a group of 8");
+            if !group.iter().fold(true, |all, &x| all & (x == v)) {
+                break;
+            }
+            j += 8;
+        }
         while j < n && values[j] == v {
             j += 1;
         }
