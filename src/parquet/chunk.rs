@@ -235,7 +235,14 @@ pub(crate) fn side_chunk(
                 filtered = (0..rows).filter(valid_rows).map(|r| side.exit[r]).collect();
                 &filtered
             };
-            delta_binary_packed(vals, |v| v as i32 as i64, &mut body);
+            // Over values, not references: the reductions then vectorise.
+            let (lo, hi) = (vals.iter().copied().min(), vals.iter().copied().max());
+            match hi {
+                Some(hi) if hi >= 1 << 30 => {
+                    delta_binary_packed(vals, |v| v as i32 as i64, &mut body)
+                }
+                _ => delta_binary_packed_small(vals, &mut body),
+            }
             data_page(
                 codec,
                 &mut c,
@@ -245,8 +252,7 @@ pub(crate) fn side_chunk(
                 &mut s.comp,
             )?;
             c.encodings = vec![ENC_DELTA_BINARY_PACKED, ENC_RLE];
-            // Over values, not references: the reductions then vectorise.
-            if let (Some(lo), Some(hi)) = (vals.iter().copied().min(), vals.iter().copied().max()) {
+            if let (Some(lo), Some(hi)) = (lo, hi) {
                 c.stats.min = Some(lo.to_le_bytes().to_vec());
                 c.stats.max = Some(hi.to_le_bytes().to_vec());
             }
