@@ -245,6 +245,132 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
+/// What a labeling thread hands its writer thread.
+enum Piece {
+    /// The bytes of config `k` follow.
+    Start(usize),
+    Bytes(Vec<u8>),
+    /// The config's bytes are all sent.
+    End,
+    /// Labeling or encoding the config failed.
+    Failed(Error),
+}
+
+/// Bytes of a piece: big enough that a write call is cheap, small enough
+/// that the pieces in flight (at most [`PIECES_IN_FLIGHT`] queued, one
+/// being written, one being filled) stay a few MiB.
+const PIECE_BYTES: usize = 512 << 10;
+const PIECES_IN_FLIGHT: usize = 2;
+
+/// The labeling side of a labeling thread's hand-off to its writer
+/// thread: a [`Write`] that sends its bytes in pieces, reusing the
+/// buffers the writer gives back.
+struct PieceWriter {
+    tx: mpsc::SyncSender<Piece>,
+    free: mpsc::Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+/// The writer side: the pieces, and where emptied buffers go back.
+struct PieceReader {
+    rx: mpsc::Receiver<Piece>,
+    free: mpsc::Sender<Vec<u8>>,
+}
+
+impl PieceWriter {
+    fn new() -> (PieceWriter, PieceReader) {
+        let (tx, rx) = mpsc::sync_channel(PIECES_IN_FLIGHT);
+        let (free_tx, free_rx) = mpsc::channel();
+        let w = PieceWriter {
+            tx,
+            free: free_rx,
+            buf: Vec::new(),
+        };
+        (w, PieceReader { rx, free: free_tx })
+    }
+
+    /// Sends config `k`'s bytes as `encode` writes them; false when the
+    /// writer thread has stopped.
+    fn config(&mut self, k: usize, encode: impl FnOnce(&mut Self) -> Result<&mut Self>) -> bool {
+        if self.tx.send(Piece::Start(k)).is_err() {
+            return false;
+        }
+        self.buf.clear();
+        let last = match encode(self).and_then(|w| w.send_piece().map_err(Error::from)) {
+            Ok(()) => Piece::End,
+            Err(e) => Piece::Failed(e),
+        };
+        self.tx.send(last).is_ok()
+    }
+
+    fn send_piece(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let next = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(PIECE_BYTES + (64 << 10)));
+        let full = std::mem::replace(&mut self.buf, next);
+        self.tx
+            .send(Piece::Bytes(full))
+            .map_err(|_| io::Error::other("the writer thread has stopped"))
+    }
+}
+
+impl Write for PieceWriter {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= PIECE_BYTES {
+            self.send_piece()?;
+        }
+        Ok(b.len())
+    }
+
+    /// Pieces go when full and at a config's end, not on a flush.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl PieceReader {
+    /// Commits each config whose pieces arrive with `commit(k, fill)`,
+    /// `fill` writing them to the temporary file; yields each config's
+    /// result. A config whose commit stops before its last piece (a
+    /// failed step) has the rest of its pieces dropped.
+    fn commits<'a>(
+        self,
+        commit: impl Fn(usize, Fill<'_>) -> Result<u64> + 'a,
+    ) -> impl Iterator<Item = (usize, Result<u64>)> + 'a {
+        let PieceReader { rx, free } = self;
+        std::iter::from_fn(move || loop {
+            let Piece::Start(k) = rx.recv().ok()? else {
+                continue; // the rest of a config whose commit failed
+            };
+            let mut fill = |w: &mut BufWriter<fs::File>| -> Result<()> {
+                loop {
+                    match rx.recv() {
+                        Ok(Piece::Bytes(mut b)) => {
+                            // Straight to the file: nothing goes through
+                            // the BufWriter, whose buffer stays empty.
+                            let r = w.get_mut().write_all(&b);
+                            b.clear();
+                            let _ = free.send(b);
+                            r?;
+                        }
+                        Ok(Piece::End) => return Ok(()),
+                        Ok(Piece::Failed(e)) => return Err(e),
+                        Ok(Piece::Start(_)) | Err(_) => {
+                            return Err(io::Error::other("the labeling thread stopped").into())
+                        }
+                    }
+                }
+            };
+            return Some((k, commit(k, &mut fill)));
+        })
+    }
+}
+
 /// A planned run over a store, holding its folder until dropped.
 pub struct Held<S: Store = FsStore> {
     store: S,
@@ -375,20 +501,33 @@ pub fn run<S: Store>(
     let first_err = std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, todo.len().max(1)) {
             let (tx, next, stop, todo) = (tx.clone(), &next, &stop, &todo);
+            // A labeling thread and its writer thread: the writer commits
+            // each config through the protocol, writing its bytes as they
+            // come, while the labeling thread goes on (with the next
+            // config once one is encoded: the write, the flush and the
+            // rename of one overlap the labeling of the next).
+            let (mut pieces, from_labeler) = PieceWriter::new();
             s.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let Some(&k) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         break;
                     };
-                    let mut fill = |w: &mut BufWriter<fs::File>| {
-                        write_config(labeler, &configs[k], opts, w).map(|_| ())
-                    };
-                    let r = held
-                        .run
+                    if !pieces.config(k, |w| write_config(labeler, &configs[k], opts, w)) {
+                        break; // the writer thread has stopped
+                    }
+                }
+            });
+            s.spawn(move || {
+                for (k, r) in from_labeler.commits(|k, fill| {
+                    held.run
                         .commit(k)
-                        .drive(|s| held.store.perform(s, Some(&mut fill)));
+                        .drive(|s| held.store.perform(s, Some(fill)))
+                }) {
                     let failed = r.is_err();
-                    if tx.send((k, r)).is_err() || failed {
+                    if failed {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send((k, r)).is_err() {
                         stop.store(true, Ordering::Relaxed);
                         break;
                     }
