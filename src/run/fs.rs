@@ -1,6 +1,8 @@
 //! The native store: a folder on the local filesystem performing the run
 //! protocol's [`Step`]s, and the native run loop (the CLI's, and the
-//! Python host's): writer threads taking configs from one queue.
+//! Python host's): labeling threads taking configs from one queue, each
+//! with a writer thread that commits the configs it encodes, so that a
+//! file's writes, flush and rename overlap the labeling of the next.
 
 use super::protocol::{Folder, LockKind, Plan, Run};
 use super::task::{Reply, Step};
