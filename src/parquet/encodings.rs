@@ -161,54 +161,25 @@ pub(super) fn def_levels(valid: &[u8], nulls: usize, out: &mut Vec<u8>) {
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
 }
 
+/// Values of a DELTA_BINARY_PACKED block, and of a miniblock.
+const BLOCK: usize = 128;
+const MINI: usize = 32;
+
 /// DELTA_BINARY_PACKED: blocks of 128 values in 4 miniblocks of 32.
 pub(crate) fn delta_binary_packed<T: Copy>(values: &[T], f: impl Fn(T) -> i64, out: &mut Vec<u8>) {
-    const BLOCK: usize = 128;
-    const MINI: usize = 32;
-    varint(out, BLOCK as u64);
-    varint(out, (BLOCK / MINI) as u64);
-    varint(out, values.len() as u64);
     let Some(&first) = values.first() else {
-        varint(out, 0);
-        return;
+        return delta_header(0, 0, out);
     };
     let mut prev = f(first);
-    varint(out, zigzag(prev));
+    delta_header(values.len(), prev, out);
     let mut deltas = [0i64; BLOCK];
     for block in values[1..].chunks(BLOCK) {
-        let k = block.len();
-        let mut min = i64::MAX;
         for (d, &v) in deltas.iter_mut().zip(block) {
             let v = f(v);
             *d = v.wrapping_sub(prev);
             prev = v;
-            min = min.min(*d);
         }
-        varint(out, zigzag(min));
-        let minis = k.div_ceil(MINI);
-        let mut widths = [0u32; BLOCK / MINI];
-        for (m, w) in widths.iter_mut().enumerate().take(minis) {
-            let s = &deltas[m * MINI..((m + 1) * MINI).min(k)];
-            let max = s
-                .iter()
-                .map(|&d| d.wrapping_sub(min) as u64)
-                .max()
-                .unwrap_or(0);
-            *w = bits(max);
-        }
-        out.extend(widths.iter().map(|&w| w as u8));
-        for (m, &w) in widths.iter().enumerate().take(minis) {
-            if w == 0 {
-                continue;
-            }
-            // The last miniblock is padded with zeros to 32 values.
-            let mut mini = [0u64; MINI];
-            let from = m * MINI;
-            for (d, &delta) in mini.iter_mut().zip(&deltas[from..k.max(from)]) {
-                *d = delta.wrapping_sub(min) as u64;
-            }
-            pack_miniblock(&mini, w, out);
-        }
+        delta_block(&deltas[..block.len()], out);
     }
 }
 
@@ -217,17 +188,11 @@ pub(crate) fn delta_binary_packed<T: Copy>(values: &[T], f: impl Fn(T) -> i64, o
 /// bits, so the work is done in 32-bit lanes, twice as many per vector
 /// (and without the 64-bit compares wasm's SIMD lacks).
 pub(crate) fn delta_binary_packed_small(values: &[u32], out: &mut Vec<u8>) {
-    const BLOCK: usize = 128;
-    const MINI: usize = 32;
     debug_assert!(values.iter().all(|&v| v < 1 << 30));
-    varint(out, BLOCK as u64);
-    varint(out, (BLOCK / MINI) as u64);
-    varint(out, values.len() as u64);
     let Some(&first) = values.first() else {
-        varint(out, 0);
-        return;
+        return delta_header(0, 0, out);
     };
-    varint(out, zigzag(first as i64));
+    delta_header(values.len(), first as i64, out);
     let mut deltas = [0i32; BLOCK];
     let mut start = 1;
     while start < values.len() {
@@ -236,29 +201,71 @@ pub(crate) fn delta_binary_packed_small(values: &[u32], out: &mut Vec<u8>) {
         for ((d, &v), &p) in deltas.iter_mut().zip(cur).zip(prev) {
             *d = v as i32 - p as i32;
         }
-        let min = deltas[..k].iter().copied().min().unwrap_or(0);
-        varint(out, zigzag(min as i64));
-        let minis = k.div_ceil(MINI);
-        let mut widths = [0u32; BLOCK / MINI];
-        for (m, w) in widths.iter_mut().enumerate().take(minis) {
-            let s = &deltas[m * MINI..((m + 1) * MINI).min(k)];
-            let max = s.iter().map(|&d| (d - min) as u32).max().unwrap_or(0);
-            *w = bits(max as u64);
-        }
-        out.extend(widths.iter().map(|&w| w as u8));
-        for (m, &w) in widths.iter().enumerate().take(minis) {
-            if w == 0 {
-                continue;
-            }
-            // The last miniblock is padded with zeros to 32 values.
-            let mut mini = [0u32; MINI];
-            let from = m * MINI;
-            for (d, &delta) in mini.iter_mut().zip(&deltas[from..k.max(from)]) {
-                *d = (delta - min) as u32;
-            }
-            pack_miniblock(&mini, w, out);
-        }
+        delta_block(&deltas[..k], out);
         start += k;
+    }
+}
+
+/// The header: block size, miniblocks per block, value count, first value.
+fn delta_header(n: usize, first: i64, out: &mut Vec<u8>) {
+    varint(out, BLOCK as u64);
+    varint(out, (BLOCK / MINI) as u64);
+    varint(out, n as u64);
+    varint(out, zigzag(first));
+}
+
+/// A delta in the lanes its values allow: 64 bits in general, 32 for
+/// values below 2^30.
+trait Delta: Copy + Ord {
+    /// What is packed: a delta minus the block's least.
+    type Packed: Copy + Ord + Default + Into<u64>;
+    fn above(self, min: Self) -> Self::Packed;
+    fn wide(self) -> i64;
+}
+
+impl Delta for i64 {
+    type Packed = u64;
+    fn above(self, min: i64) -> u64 {
+        self.wrapping_sub(min) as u64
+    }
+    fn wide(self) -> i64 {
+        self
+    }
+}
+
+impl Delta for i32 {
+    type Packed = u32;
+    fn above(self, min: i32) -> u32 {
+        (self - min) as u32
+    }
+    fn wide(self) -> i64 {
+        self as i64
+    }
+}
+
+/// One block of (at most [`BLOCK`]) deltas: its least delta, the widths
+/// of its miniblocks, then the miniblocks, each packed at its width.
+fn delta_block<D: Delta>(deltas: &[D], out: &mut Vec<u8>) {
+    let Some(min) = deltas.iter().copied().min() else {
+        return;
+    };
+    varint(out, zigzag(min.wide()));
+    let mut widths = [0u32; BLOCK / MINI];
+    for (w, s) in widths.iter_mut().zip(deltas.chunks(MINI)) {
+        let max = s.iter().map(|&d| d.above(min)).max().unwrap_or_default();
+        *w = bits(max.into());
+    }
+    out.extend(widths.iter().map(|&w| w as u8));
+    for (&w, s) in widths.iter().zip(deltas.chunks(MINI)) {
+        if w == 0 {
+            continue;
+        }
+        // The last miniblock is padded with zeros to 32 values.
+        let mut mini = [D::Packed::default(); MINI];
+        for (d, &delta) in mini.iter_mut().zip(s) {
+            *d = delta.above(min);
+        }
+        pack_miniblock(&mini, w, out);
     }
 }
 
