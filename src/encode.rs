@@ -456,6 +456,7 @@ impl<W: Write + Send> PqSink<W> {
                 prefix,
                 timeouts: cols
                     .timeouts
+                    .0
                     .as_deref()
                     .map(|t| (&t.values[..], &t.ids[..])),
             };

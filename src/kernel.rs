@@ -113,14 +113,25 @@ pub struct SideColumns {
     /// labeled with, when the labeler had it: a row that timed out has
     /// the return `values[ids[row]]`. Lets the encoder build the return
     /// dictionary without hashing.
-    pub(crate) timeouts: Option<std::sync::Arc<TimeoutIds>>,
+    pub(crate) timeouts: Timeouts,
+}
+
+/// [`TimeoutIds`] shared with the labeler's cache. Not part of the rows'
+/// values: columns with and without it are equal when their rows are.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Timeouts(pub(crate) Option<std::sync::Arc<TimeoutIds>>);
+
+impl PartialEq for Timeouts {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// One side's timeout returns over a horizon's row group, numbered:
 /// `values` distinct (by bit pattern) in order of first appearance,
 /// `ids[r]` the number of row `r`'s. Made once per horizon and row group,
 /// and shared by the configs of the horizon.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub(crate) struct TimeoutIds {
     pub(crate) values: Vec<f32>,
     pub(crate) ids: Vec<u16>,
@@ -150,7 +161,7 @@ impl SideColumns {
     /// Empties every column, keeping their memory.
     pub fn clear(&mut self) {
         self.nulls = 0;
-        self.timeouts = None;
+        self.timeouts = Timeouts(None);
         for v in [&mut self.valid, &mut self.amb] {
             v.clear();
         }
@@ -850,7 +861,7 @@ impl Labeler {
         o.amb.resize(m, 0);
         let d = Decide { tie, tp, sp };
         let tr = h.returns(t.side);
-        o.timeouts = h.ids[(t.side == Side::Short) as usize].clone();
+        o.timeouts = Timeouts(h.ids[(t.side == Side::Short) as usize].clone());
         match (t.target, t.stop) {
             (Offsets::U16(a), Offsets::U16(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
             (Offsets::U32(a), Offsets::U32(b)) => d.run(&a[rows.clone()], &b[rows], h, tr, o),
