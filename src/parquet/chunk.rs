@@ -470,13 +470,7 @@ mod tests {
 
     #[test]
     fn renumbering_the_horizons_returns_equals_hashing_them() {
-        let mut seed = 4242u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = super::xorshift(4242);
         let (target, stop) = (10.0f32, -5.0f32);
         for case in 0..400 {
             let n = (next() % 2000) as usize;

@@ -390,13 +390,7 @@ mod tests {
 
     #[test]
     fn delta_binary_packed_decodes_to_its_input() {
-        let mut seed = 987654321u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = super::xorshift(987654321);
         for n in [1usize, 2, 31, 32, 33, 127, 128, 129, 300, 1000] {
             for spread in [0u64, 1, 7, 300, 1 << 20, 1 << 40, u64::MAX] {
                 let v: Vec<i64> = (0..n)
@@ -417,13 +411,7 @@ mod tests {
 
     #[test]
     fn delta_of_small_values_equals_the_general_one() {
-        let mut seed = 55555u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = super::xorshift(55555);
         for n in [0usize, 1, 2, 31, 32, 33, 127, 128, 129, 130, 257, 1000] {
             for spread in [1u64, 2, 9, 1441, 1 << 20, 1 << 30] {
                 for _ in 0..20 {
@@ -470,13 +458,7 @@ mod tests {
 
     #[test]
     fn rle_hybrid_decodes_to_its_input() {
-        let mut seed = 12345u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = super::xorshift(12345);
         for width in [1u32, 2, 3, 7, 8, 12, 16, 20] {
             for _ in 0..500 {
                 let n = (next() % 300) as usize;

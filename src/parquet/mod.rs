@@ -85,3 +85,15 @@ pub(crate) struct Column {
     pub name: String,
     pub kind: Kind,
 }
+
+/// The tests' random numbers: xorshift64 from `seed` (deterministic, so a
+/// failing case can be replayed).
+#[cfg(test)]
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
