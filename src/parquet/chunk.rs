@@ -298,14 +298,10 @@ pub(crate) fn side_chunk(
         Kind::Extra => {
             if all {
                 // Known rows first: the values are one plain slice.
-                body.reserve(extra.len() * 4);
-                for v in extra {
-                    body.extend_from_slice(&v.to_le_bytes());
-                }
+                plain_f32(&mut body, extra.iter().copied(), extra.len());
             } else {
-                for r in (0..rows).filter(valid_rows) {
-                    body.extend_from_slice(&extra[r].to_le_bytes());
-                }
+                let known = (0..rows).filter(valid_rows).count();
+                plain_f32(&mut body, (0..rows).filter(valid_rows).map(|r| extra[r]), known);
             }
             data_page(codec, &mut c, &body, rows, ENC_PLAIN, &mut s.comp)?;
             c.encodings = vec![ENC_PLAIN, ENC_RLE];
@@ -318,6 +314,17 @@ pub(crate) fn side_chunk(
     }
     s.body = body;
     Ok(c)
+}
+
+/// Appends `n` float32 values PLAIN (4 little-endian bytes each), written
+/// into place: a loop the compiler turns into plain copies, where pushing
+/// them one by one checked the capacity every time.
+fn plain_f32(body: &mut Vec<u8>, values: impl Iterator<Item = f32>, n: usize) {
+    let start = body.len();
+    body.resize(start + n * 4, 0);
+    for (b, v) in body[start..].chunks_exact_mut(4).zip(values) {
+        b.copy_from_slice(&v.to_le_bytes());
+    }
 }
 
 pub(super) fn dict_page(
