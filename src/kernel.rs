@@ -524,7 +524,10 @@ impl Labeler {
             ask_chains,
             max_offset,
             recip: if params_weights {
-                (0..=max_offset).map(|c| 1.0 / c as f64).collect()
+                // 0 for c = 0: a bar no span holds adds nothing.
+                (0..=max_offset)
+                    .map(|c| if c == 0 { 0.0 } else { 1.0 / c as f64 })
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -990,9 +993,9 @@ impl Labeler {
         self.pass(config, b..hi, 0, &mut note)?;
         // 1 / c from a table (no bar is in more than w spans), with 0 for
         // c = 0: adding it changes no sum, so the scans need no branch.
-        let recip = |c: usize| match c {
-            0 => 0.0,
-            c => self.recip.get(c).copied().unwrap_or(1.0 / c as f64),
+        let recip = |c: usize| match self.recip.get(c) {
+            Some(&r) => r,
+            None => 1.0 / c as f64,
         };
         for side in (0..2).filter(|&k| has[k]) {
             let k = &known[side];
