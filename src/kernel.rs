@@ -970,8 +970,11 @@ impl Labeler {
         // +1 at the first bar of each known span, -1 after its last.
         let bars = hi - lo + w + 2;
         let WeightScratch { diff, prefix } = scratch;
+        // Exact sizes: row groups differ a little in length (the margins,
+        // the last one), and growing by doubling kept twice the memory.
         for d in diff.iter_mut() {
             d.clear();
+            d.reserve_exact(bars);
             d.resize(bars, 0);
         }
         // A span (i, x] adds 1 from bar i + 1 on and takes it back after
@@ -1011,6 +1014,7 @@ impl Labeler {
         for side in (0..2).filter(|&k| has[k]) {
             // prefix[t] = sum of 1 / c_u over bars u <= t (from lo).
             prefix.clear();
+            prefix.reserve_exact(bars);
             let (mut c, mut sum) = (0i32, 0f64);
             prefix.extend(diff[side].iter().map(|&d| {
                 c += d;

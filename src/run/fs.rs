@@ -286,7 +286,7 @@ impl PieceWriter {
         let w = PieceWriter {
             tx,
             free: free_rx,
-            buf: Vec::new(),
+            buf: Vec::with_capacity(PIECE_BYTES),
         };
         (w, PieceReader { rx, free: free_tx })
     }
@@ -312,7 +312,7 @@ impl PieceWriter {
         let next = self
             .free
             .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(PIECE_BYTES + (64 << 10)));
+            .unwrap_or_else(|_| Vec::with_capacity(PIECE_BYTES));
         let full = std::mem::replace(&mut self.buf, next);
         self.tx
             .send(Piece::Bytes(full))
@@ -321,12 +321,16 @@ impl PieceWriter {
 }
 
 impl Write for PieceWriter {
+    /// Takes what fills the piece (`write_all` hands over the rest), so
+    /// a piece never outgrows its buffer: a column chunk can be larger
+    /// than a piece, and growing for it doubled the buffers in flight.
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(b);
+        let n = b.len().min(PIECE_BYTES - self.buf.len());
+        self.buf.extend_from_slice(&b[..n]);
         if self.buf.len() >= PIECE_BYTES {
             self.send_piece()?;
         }
-        Ok(b.len())
+        Ok(n)
     }
 
     /// Pieces go when full and at a config's end, not on a flush.
