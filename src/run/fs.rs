@@ -665,4 +665,41 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 1, "no temporary files left: {names:?}");
     }
+
+    #[test]
+    fn pieces_never_outgrow_their_buffer_and_keep_the_bytes() {
+        let (mut w, r) = PieceWriter::new();
+        // Writes larger than a piece (a column chunk can be) and small ones.
+        let bytes: Vec<u8> = (0..3 * PIECE_BYTES + 12_345).map(|i| (i % 251) as u8).collect();
+        let reader = std::thread::spawn(move || {
+            let mut got = (Vec::new(), Vec::new());
+            for p in r.rx.iter() {
+                match p {
+                    Piece::Bytes(mut b) => {
+                        got.0.push((b.len(), b.capacity()));
+                        got.1.extend_from_slice(&b);
+                        b.clear();
+                        let _ = r.free.send(b);
+                    }
+                    Piece::End => break,
+                    Piece::Start(_) | Piece::Failed(_) => {}
+                }
+            }
+            got
+        });
+        let (head, tail) = bytes.split_at(PIECE_BYTES + 7);
+        assert!(w.config(0, |w| {
+            w.write_all(&head[..3])?;
+            w.write_all(&head[3..])?;
+            w.write_all(tail)?;
+            Ok(w)
+        }));
+        drop(w);
+        let (pieces, got) = reader.join().unwrap();
+        assert!(got == bytes, "the bytes arrive whole and in order");
+        assert_eq!(pieces.len(), 4, "{pieces:?}");
+        for &(len, cap) in &pieces {
+            assert!(len <= PIECE_BYTES && cap == PIECE_BYTES, "{len} bytes in {cap}");
+        }
+    }
 }
