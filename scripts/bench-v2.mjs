@@ -4,11 +4,12 @@
 // through the native and npm CLIs, each run twice on the same input:
 //   - "default": every version 2 setting off;
 //   - "v2": --spread-column spread --entry next_open --weights;
+//   - with --each, also each of the three settings alone;
 // printing time, peak RSS and bytes of each, and the v2 / default ratios
 // from the same run (these machines are noisy: only ratios side by side
 // mean anything). Figures go to bench-out/bench-v2.json too.
 //
-// usage: node scripts/bench-v2.mjs [--rows 1000000] [--jobs 1,2] [--skip-npm]
+// usage: node scripts/bench-v2.mjs [--rows 1000000] [--jobs 1,2] [--skip-npm] [--each]
 // (the npm package must be built: npm run build)
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     jobs: { type: "string" },
     out: { type: "string", default: path.join(root, "bench-out") },
     "skip-npm": { type: "boolean", default: false },
+    each: { type: "boolean", default: false },
   },
 });
 const rows = Number(args.rows.replaceAll("_", ""));
@@ -33,6 +35,11 @@ const native = path.join(root, "target/release/fxlabel");
 const npm = path.join(root, "pkg/cli.js");
 const SETTINGS = {
   default: [],
+  ...(args.each && {
+    "spread column": ["--spread-column", "spread"],
+    "next open": ["--entry", "next_open"],
+    weights: ["--weights"],
+  }),
   v2: ["--spread-column", "spread", "--entry", "next_open", "--weights"],
 };
 
@@ -59,14 +66,18 @@ for (const [name, cmd, pre] of surfaces) {
   for (const jobs of jobList) {
     const run = {};
     for (const [setting, flags] of Object.entries(SETTINGS)) {
-      const dir = path.join(args.out, `v2-${setting}`);
+      const dir = path.join(args.out, `v2-${setting.replace(" ", "-")}`);
       fs.rmSync(dir, { recursive: true, force: true });
       const r = timed(cmd, [...pre, "label", input, "--out", dir, "-q", "--jobs", String(jobs), ...flags]);
       run[setting] = { ...r, bytes: dirBytes(dir) };
+      fs.rmSync(dir, { recursive: true, force: true }); // GBs at 14.6M rows
       console.log(`${name}, ${jobs} job(s), ${setting}: ${r.secs.toFixed(2)} s, peak RSS ${r.rssMiB.toFixed(0)} MiB, ${(run[setting].bytes / 1e6).toFixed(1)} MB`);
     }
+    for (const setting of Object.keys(SETTINGS).slice(1)) {
+      const r = run[setting];
+      console.log(`  ${setting} / default: time ${(r.secs / run.default.secs).toFixed(2)}x, peak RSS +${(r.rssMiB - run.default.rssMiB).toFixed(0)} MiB`);
+    }
     const ratio = run.v2.secs / run.default.secs;
-    console.log(`  v2 / default: time ${ratio.toFixed(2)}x, peak RSS +${(run.v2.rssMiB - run.default.rssMiB).toFixed(0)} MiB`);
     results.push({ surface: name, jobs, ...run, timeRatio: ratio });
   }
 }
