@@ -6,9 +6,12 @@
 // holds the page and its worker. (performance.measureUserAgentSpecificMemory
 // was tried: in Chromium 156 it leaves the worker out, so it is not used.)
 //
-// usage: node scripts/browser-bench.mjs [ROWS=5000000] [parquet|csv] [WORKERS=2]
+// usage: node scripts/browser-bench.mjs [ROWS=5000000] [parquet|csv] [WORKERS=2] [default|v2]
 //   parquet: made by the native CLI (`fxlabel synth`; built if missing)
 //   csv:     made by scripts/gen-sample.mjs (streamed into the worker)
+//   v2:      the version 2 settings on: the spread column of
+//            `fxlabel synth --spread`, entry at the next open, weights
+//            (parquet only)
 // Needs `npm run build && npm run build:www` first. Writes
 // target/bench-browser/result-ROWS-FORMAT.json. Bounded: gives up after
 // BENCH_TIMEOUT_MIN minutes (default 60).
@@ -24,18 +27,23 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const rows = Number(process.argv[2] ?? 5_000_000);
 const format = process.argv[3] ?? "parquet";
 const workers = Number(process.argv[4] ?? 2);
+const settings = process.argv[5] ?? "default";
+if (!["default", "v2"].includes(settings) || (settings === "v2" && format !== "parquet")) {
+  throw new Error(`settings '${settings}': expected default, or v2 with parquet`);
+}
+const v2 = settings === "v2";
 const timeoutMs = Number(process.env.BENCH_TIMEOUT_MIN ?? 60) * 60_000;
 const out = path.join(root, "target", "bench-browser");
 mkdirSync(out, { recursive: true });
 
 // 1. The input.
-const input = path.join(out, `candles-${rows}.${format}`);
+const input = path.join(out, `candles-${v2 ? "spread-" : ""}${rows}.${format}`);
 if (!existsSync(input)) {
   const t = Date.now();
   if (format === "parquet") {
     const bin = path.join(root, "target", "release", "fxlabel");
     if (!existsSync(bin)) execFileSync("cargo", ["build", "--release", "--features", "cli"], { cwd: root, stdio: "inherit" });
-    execFileSync(bin, ["synth", String(rows), input], { stdio: "inherit" });
+    execFileSync(bin, ["synth", String(rows), input, ...(v2 ? ["--spread"] : [])], { stdio: "inherit" });
   } else {
     await new Promise((ok, fail) => {
       const p = spawn(process.execPath, ["--max-old-space-size=8192", path.join(root, "scripts", "gen-sample.mjs"), String(rows), "3"], { stdio: ["ignore", "pipe", "inherit"] });
@@ -96,6 +104,12 @@ try {
   await page.fill("#stops", "5,10,15,20,30");
   await page.fill("#horizons", "1,5,15,30,60,240,1440");
   await page.fill("#workers", String(workers));
+  // The version 2 settings, or their defaults.
+  await page.selectOption("#spread-preset", "0");
+  await page.fill("#spread", "0");
+  await page.fill("#spread-column", v2 ? "spread" : "");
+  await page.selectOption("#entry", v2 ? "next_open" : "close");
+  await page.setChecked("#weights", v2);
   const t0 = Date.now();
   await page.click("#start");
   let peakRss = 0;
@@ -120,6 +134,7 @@ try {
     rows: s.summary.rows,
     format,
     workers,
+    settings,
     inputBytes: statSync(input).size,
     configs: s.summary.written.length + s.summary.skipped.length,
     written: s.summary.written.length,
@@ -135,7 +150,7 @@ try {
     chromium: context.browser()?.version() ?? null,
   };
   console.log(JSON.stringify(result, null, 2));
-  writeFileSync(path.join(out, `result-${rows}-${format}-${workers}w.json`), JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(path.join(out, `result-${rows}-${format}-${workers}w${v2 ? "-v2" : ""}.json`), JSON.stringify(result, null, 2) + "\n");
 } finally {
   await context.close().catch(() => {});
   server.closeAllConnections?.();
