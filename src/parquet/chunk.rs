@@ -301,7 +301,11 @@ pub(crate) fn side_chunk(
                 plain_f32(&mut body, extra.iter().copied(), extra.len());
             } else {
                 let known = (0..rows).filter(valid_rows).count();
-                plain_f32(&mut body, (0..rows).filter(valid_rows).map(|r| extra[r]), known);
+                plain_f32(
+                    &mut body,
+                    (0..rows).filter(valid_rows).map(|r| extra[r]),
+                    known,
+                );
             }
             data_page(codec, &mut c, &body, rows, ENC_PLAIN, &mut s.comp)?;
             c.encodings = vec![ENC_PLAIN, ENC_RLE];

@@ -670,7 +670,9 @@ mod tests {
     fn pieces_never_outgrow_their_buffer_and_keep_the_bytes() {
         let (mut w, r) = PieceWriter::new();
         // Writes larger than a piece (a column chunk can be) and small ones.
-        let bytes: Vec<u8> = (0..3 * PIECE_BYTES + 12_345).map(|i| (i % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..3 * PIECE_BYTES + 12_345)
+            .map(|i| (i % 251) as u8)
+            .collect();
         let reader = std::thread::spawn(move || {
             let mut got = (Vec::new(), Vec::new());
             for p in r.rx.iter() {
@@ -699,7 +701,10 @@ mod tests {
         assert!(got == bytes, "the bytes arrive whole and in order");
         assert_eq!(pieces.len(), 4, "{pieces:?}");
         for &(len, cap) in &pieces {
-            assert!(len <= PIECE_BYTES && cap == PIECE_BYTES, "{len} bytes in {cap}");
+            assert!(
+                len <= PIECE_BYTES && cap == PIECE_BYTES,
+                "{len} bytes in {cap}"
+            );
         }
     }
 }
