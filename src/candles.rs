@@ -32,8 +32,9 @@ pub struct Candles {
     pub(crate) close: Vec<f64>,
     /// Opens, kept only for `entry = next_open`.
     pub(crate) open: Option<Prices>,
-    /// Each bar's spread in price units, kept only with a spread column.
-    pub(crate) spread: Option<Vec<f64>>,
+    /// Each bar's spread in price units, kept only with a spread column
+    /// (as ticks when they are exact, like the prices).
+    pub(crate) spread: Option<Prices>,
     fingerprint: Fingerprint,
     /// Index, in the whole input, of the first row kept.
     base: usize,
@@ -125,9 +126,10 @@ impl Candles {
         self.open.as_ref().map(Prices::values)
     }
 
-    /// Each bar's spread in price units, when read from a spread column.
-    pub fn spread(&self) -> Option<&[f64]> {
-        self.spread.as_deref()
+    /// Each bar's spread in price units, when read from a spread column
+    /// (borrowed, or rebuilt from ticks: see [`Prices`]).
+    pub fn spread(&self) -> Option<std::borrow::Cow<'_, [f64]>> {
+        self.spread.as_ref().map(Prices::values)
     }
 
     /// What identifies this input in every output file's metadata.
@@ -142,7 +144,7 @@ impl Candles {
             + self.low.bytes()
             + self.close.capacity() * 8
             + self.open.as_ref().map_or(0, Prices::bytes)
-            + self.spread.as_ref().map_or(0, |v| v.capacity() * 8)
+            + self.spread.as_ref().map_or(0, Prices::bytes)
     }
 }
 
@@ -347,7 +349,7 @@ pub struct CandlesBuilder {
     open: Option<Prices>,
     /// The spread column's name and values, when the run uses one.
     spread_column: Option<String>,
-    spread: Vec<f64>,
+    spread: Prices,
     hashes: [WordHash; 6],
     /// Rows accepted (kept or not).
     rows: usize,
@@ -374,7 +376,7 @@ impl CandlesBuilder {
             close: Vec::new(),
             open: None,
             spread_column: None,
-            spread: Vec::new(),
+            spread: Prices::new(),
             hashes: [WordHash::new(); 6],
             rows: 0,
             first_ts: 0,
@@ -503,7 +505,7 @@ impl CandlesBuilder {
             o.drain_front(n);
         }
         if self.spread_column.is_some() {
-            self.spread.drain(..n);
+            self.spread.drain_front(n);
         }
     }
 

@@ -389,7 +389,7 @@ impl TouchSet {
 enum Spread<'a> {
     None,
     Const(f64),
-    Column(&'a [f64]),
+    Column(&'a Prices),
 }
 
 impl Spread<'_> {
@@ -398,7 +398,7 @@ impl Spread<'_> {
         match self {
             Spread::None => 0.0,
             Spread::Const(s) => *s,
-            Spread::Column(v) => v[j],
+            Spread::Column(v) => v.get(j),
         }
     }
 }
@@ -506,7 +506,7 @@ impl Labeler {
             )
         });
         // A constant spread keeps the order of the bars; a column does not.
-        let ask_chains = match (params.extras && short, candles.spread()) {
+        let ask_chains = match (params.extras && short, candles.spread.as_ref()) {
             (true, Some(v)) => Some((
                 next_chain(&candles.high, Dir::Up, Spread::Column(v)),
                 next_chain(&candles.low, Dir::Down, Spread::Column(v)),
@@ -1042,7 +1042,7 @@ impl Labeler {
 
 /// The spread the bars of `c` pay under `params`.
 fn spread_of<'a>(c: &'a Candles, params: &ValidParams) -> Spread<'a> {
-    match (c.spread(), params.spread_pips) {
+    match (c.spread.as_ref(), params.spread_pips) {
         (Some(v), _) => Spread::Column(v),
         (None, s) if s != 0.0 => Spread::Const(s * params.pip_value),
         _ => Spread::None,
@@ -1205,10 +1205,20 @@ fn first_touches(
         }
         (Prices::Ticks(v), Book::Ask, Spread::Const(s)) => run!(|i| v[i] as f64 / TICKS + s),
         (Prices::Float(v), Book::Ask, Spread::Const(s)) => run!(|i| v[i] + s),
-        (Prices::Ticks(v), Book::Ask, Spread::Column(sp)) => {
+        // A spread in ticks is read back as the same float64 (ticks are
+        // kept only when they are exact).
+        (Prices::Ticks(v), Book::Ask, Spread::Column(Prices::Ticks(sp))) => {
+            run!(|i| v[i] as f64 / TICKS + sp[i] as f64 / TICKS)
+        }
+        (Prices::Ticks(v), Book::Ask, Spread::Column(Prices::Float(sp))) => {
             run!(|i| v[i] as f64 / TICKS + sp[i])
         }
-        (Prices::Float(v), Book::Ask, Spread::Column(sp)) => run!(|i| v[i] + sp[i]),
+        (Prices::Float(v), Book::Ask, Spread::Column(Prices::Ticks(sp))) => {
+            run!(|i| v[i] + sp[i] as f64 / TICKS)
+        }
+        (Prices::Float(v), Book::Ask, Spread::Column(Prices::Float(sp))) => {
+            run!(|i| v[i] + sp[i])
+        }
     }
 }
 
@@ -1403,10 +1413,14 @@ mod tests {
         assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 1, 3), 1);
         assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 0, 5), 4);
         // The ask bars: a spread column can change which bar is highest.
-        let s = [0.0, 0.0, 2.0, 0.0, 0.0, 0.0];
-        assert_eq!(
-            next_chain(&v, Dir::Up, Spread::Column(&s)),
-            vec![1, 2, 4, 4, 6, 6]
-        );
+        for s in [
+            Prices::Float(vec![0.0, 0.0, 2.0, 0.0, 0.0, 0.0]),
+            Prices::Ticks(vec![0, 0, 200_000, 0, 0, 0]),
+        ] {
+            assert_eq!(
+                next_chain(&v, Dir::Up, Spread::Column(&s)),
+                vec![1, 2, 4, 4, 6, 6]
+            );
+        }
     }
 }

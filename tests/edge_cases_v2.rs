@@ -341,7 +341,7 @@ fn parquet_spread_columns_are_validated_row_by_row() {
         None,
     ))
     .unwrap();
-    assert_eq!(ok.spread().unwrap(), &[0.00012f32 as f64; 4]);
+    assert_eq!(&*ok.spread().unwrap(), &[0.00012f32 as f64; 4]);
     for (spread, at) in [
         (
             Arc::new(Float64Array::from(vec![

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 /// Random version 2 settings and the per-bar spread they imply.
 fn random_params(rng: &mut Rng, n: usize, jpy: bool) -> (ValidParams, Vec<f64>, Option<Vec<f64>>) {
     let pip = if jpy { 0.01 } else { 0.0001 };
-    let tick = if jpy { 0.001 } else { 0.00001 };
+    let tick: f64 = if jpy { 0.001 } else { 0.00001 };
     let levels = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 7.5, 10.0, 0.3];
     let pick = |rng: &mut Rng| {
         (0..1 + rng.below(3))
@@ -22,15 +22,26 @@ fn random_params(rng: &mut Rng, n: usize, jpy: bool) -> (ValidParams, Vec<f64>, 
             .collect::<Vec<_>>()
     };
     // 0: no spread; 1: constant (fractional pips too); 2: a column of
-    // spreads on the tick grid (zero sometimes, as quotes have).
+    // spreads on the tick grid (zero sometimes, as quotes have), either
+    // made as k * tick (mostly not the float64 a quote of k ticks parses
+    // to: the labeler keeps such a column as float64) or as that float64
+    // itself (k ticks / 1e5: kept as integer ticks), so both are checked.
     let mode = rng.below(3);
     let spread_pips = if mode == 1 {
         rng.pick(&[0.5, 1.0, 1.5, 0.7, 3.0])
     } else {
         0.0
     };
-    let column: Option<Vec<f64>> =
-        (mode == 2).then(|| (0..n).map(|_| rng.below(25) as f64 * tick).collect());
+    let parsed = rng.below(2) == 0;
+    let ticks_per = (tick * 1e5).round() as u64;
+    let column: Option<Vec<f64>> = (mode == 2).then(|| {
+        (0..n)
+            .map(|_| match rng.below(25) {
+                k if parsed => (k * ticks_per) as f64 / 1e5,
+                k => k as f64 * tick,
+            })
+            .collect()
+    });
     let params = Params {
         target_pips: pick(rng),
         stop_pips: pick(rng),
