@@ -300,7 +300,6 @@ pub(crate) fn side_chunk(
                 // Known rows first: the values are one plain slice.
                 plain_f32(&mut body, extra.iter().copied(), extra.len());
             } else {
-                let known = (0..rows).filter(valid_rows).count();
                 plain_f32(
                     &mut body,
                     (0..rows).filter(valid_rows).map(|r| extra[r]),
