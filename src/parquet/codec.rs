@@ -83,13 +83,15 @@ impl Codec {
                     .zstd
                     .as_mut()
                     .ok_or_else(|| Error::Format("zstd compressor missing".into()))?;
+                // Into the spare capacity, appended after what `out` holds:
+                // zeroing the bound first (a page's size, every page) cost
+                // more than a memset's worth of the run.
                 let start = out.len();
-                let bound = zstd::zstd_safe::compress_bound(data.len());
-                out.resize(start + bound, 0);
-                let n = z
-                    .compress_to_buffer(data, &mut out[start..])
+                out.reserve(zstd::zstd_safe::compress_bound(data.len()));
+                let mut dest = std::io::Cursor::new(&mut *out);
+                dest.set_position(start as u64);
+                z.compress_to_buffer(data, &mut dest)
                     .map_err(|e| Error::io("zstd compression failed", e))?;
-                out.truncate(start + n);
             }
             Compression::Snappy => {
                 let start = out.len();
