@@ -75,7 +75,8 @@ for (const [name, cmd, pre] of surfaces) {
     }
     for (const setting of Object.keys(SETTINGS).slice(1)) {
       const r = run[setting];
-      console.log(`  ${setting} / default: time ${(r.secs / run.default.secs).toFixed(2)}x, peak RSS +${(r.rssMiB - run.default.rssMiB).toFixed(0)} MiB`);
+      const d = r.rssMiB - run.default.rssMiB;
+      console.log(`  ${setting} / default: time ${(r.secs / run.default.secs).toFixed(2)}x, peak RSS ${d >= 0 ? '+' : ''}${d.toFixed(0)} MiB`);
     }
     const ratio = run.v2.secs / run.default.secs;
     results.push({ surface: name, jobs, ...run, timeRatio: ratio });
