@@ -231,7 +231,8 @@ fn label(a: &LabelArgs) -> crate::Result<()> {
         human_secs(t0.elapsed().as_secs_f64())
     ));
     let t1 = Instant::now();
-    let labeler = Labeler::new(candles, p)?;
+    let jobs = store::jobs(a.jobs);
+    let labeler = Labeler::with_threads(candles, p, jobs)?;
     say(format!(
         "shared work for {} configs in {} ({} held)",
         labeler.configs().len(),
@@ -252,9 +253,6 @@ fn label(a: &LabelArgs) -> crate::Result<()> {
     let to_make = plan.total() - plan.skipped();
     let mut made = 0usize;
     let mut last_decile = 0;
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let summary = store::run(&labeler, &enc, &held, jobs, |pr: Progress<'_>| {
         if a.quiet {
             return ControlFlow::Continue(());

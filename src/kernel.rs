@@ -455,8 +455,17 @@ pub struct Labeler {
 }
 
 impl Labeler {
-    /// Does the shared work for every config of `params` over `candles`.
+    /// Does the shared work for every config of `params` over `candles`,
+    /// on this thread.
     pub fn new(candles: Candles, params: ValidParams) -> Result<Self> {
+        Self::with_threads(candles, params, 1)
+    }
+
+    /// [`Labeler::new`] with its independent parts (the tables of each
+    /// direction and series, the chains) built on up to `threads` threads
+    /// at once: what a native run with that many labeling threads uses
+    /// (one thread on wasm32). Same tables either way.
+    pub fn with_threads(candles: Candles, params: ValidParams, threads: usize) -> Result<Self> {
         let n = candles.total_rows();
         if n as u64 >= u32::MAX as u64 {
             return Err(Error::input(
@@ -493,25 +502,55 @@ impl Labeler {
         let max_offset =
             max_window_len(&candles, params.horizon_unit, hmax, next_open) + next_open as usize;
         let wide = max_offset > u16::MAX as usize;
-        let touches = |book, (up, down): (Vec<f64>, Vec<f64>)| TouchSet {
-            up: first_touches(&candles, &params, hmax, Dir::Up, up, wide, book),
-            down: first_touches(&candles, &params, hmax, Dir::Down, down, wide, book),
-        };
-        let bid = touches(Book::Bid, bid);
-        let ask = (spread && short).then(|| touches(Book::Ask, ask));
-        let chains = params.extras.then(|| {
-            (
-                next_chain(&candles.high, Dir::Up, Spread::None),
-                next_chain(&candles.low, Dir::Down, Spread::None),
-            )
-        });
+        // The independent parts, in order: each table set's up and down
+        // tables, then each pair of chains (high, low).
+        let (c, p) = (&candles, &params);
+        let mut parts: Vec<Part<'_>> = Vec::new();
+        let has_ask = spread && short;
+        for (book, (up, down)) in [(Book::Bid, bid), (Book::Ask, ask)] {
+            if book == Book::Ask && !has_ask {
+                continue;
+            }
+            for (dir, levels) in [(Dir::Up, up), (Dir::Down, down)] {
+                parts.push(Box::new(move || {
+                    Built::Touches(first_touches(c, p, hmax, dir, levels, wide, book))
+                }));
+            }
+        }
         // A constant spread keeps the order of the bars; a column does not.
-        let ask_chains = match (params.extras && short, candles.spread.as_ref()) {
-            (true, Some(v)) => Some((
-                next_chain(&candles.high, Dir::Up, Spread::Column(v)),
-                next_chain(&candles.low, Dir::Down, Spread::Column(v)),
-            )),
-            _ => None,
+        let ask_column = c.spread.as_ref().filter(|_| p.extras && short);
+        let chain_spreads = [
+            p.extras.then_some(Spread::None),
+            ask_column.map(Spread::Column),
+        ];
+        for spread in chain_spreads.into_iter().flatten() {
+            parts.push(Box::new(move || {
+                Built::Chain(next_chain(&c.high, Dir::Up, spread))
+            }));
+            parts.push(Box::new(move || {
+                Built::Chain(next_chain(&c.low, Dir::Down, spread))
+            }));
+        }
+        let mut built = run_parts(parts, threads).into_iter();
+        let mut touch_set = || match (built.next(), built.next()) {
+            (Some(Built::Touches(up)), Some(Built::Touches(down))) => Ok(TouchSet { up, down }),
+            _ => Err(Error::Format("shared work: a table is missing".into())),
+        };
+        let bid = touch_set()?;
+        let ask = if has_ask { Some(touch_set()?) } else { None };
+        let mut chain_pair = || match (built.next(), built.next()) {
+            (Some(Built::Chain(high)), Some(Built::Chain(low))) => Ok((high, low)),
+            _ => Err(Error::Format("shared work: a chain is missing".into())),
+        };
+        let chains = if params.extras {
+            Some(chain_pair()?)
+        } else {
+            None
+        };
+        let ask_chains = if ask_column.is_some() {
+            Some(chain_pair()?)
+        } else {
+            None
         };
         let params_weights = params.weights;
         Ok(Labeler {
@@ -1038,6 +1077,48 @@ impl Labeler {
         }
         Ok(())
     }
+}
+
+/// One independent part of a labeler's shared work.
+type Part<'a> = Box<dyn FnOnce() -> Built + Send + 'a>;
+
+/// What a [`Part`] builds.
+enum Built {
+    Touches(Touches),
+    Chain(Vec<u32>),
+}
+
+/// Runs `parts` on up to `threads` threads, each taking the next part
+/// not yet started; their results in the order of `parts`. On wasm32, or
+/// with one thread, one after the other on this thread.
+#[cfg_attr(target_arch = "wasm32", allow(unused_variables))]
+fn run_parts(parts: Vec<Part<'_>>, threads: usize) -> Vec<Built> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if threads > 1 && parts.len() > 1 {
+        use std::sync::Mutex;
+        let n = parts.len();
+        let queue = Mutex::new(parts.into_iter().enumerate());
+        let done = Mutex::new(Vec::with_capacity(n));
+        std::thread::scope(|s| {
+            for _ in 0..threads.min(n) {
+                s.spawn(|| loop {
+                    // (A part that panics ends the scope with its panic, so
+                    // a poisoned lock is never read.)
+                    let next = queue.lock().map(|mut q| q.next());
+                    let Ok(Some((k, part))) = next else { break };
+                    let built = part();
+                    if let Ok(mut d) = done.lock() {
+                        d.push((k, built));
+                    }
+                });
+            }
+        });
+        // Finished in any order: put back in the order of `parts`.
+        let mut done = done.into_inner().unwrap_or_default();
+        done.sort_by_key(|&(k, _)| k);
+        return done.into_iter().map(|(_, b)| b).collect();
+    }
+    parts.into_iter().map(|part| part()).collect()
 }
 
 /// The spread the bars of `c` pay under `params`.

@@ -88,7 +88,9 @@ fn check(seed: u64) {
     let cols = random_columns(&mut rng, n, jpy);
     let (params, per_bar, column) = random_params(&mut rng, n, jpy);
     let candles = cols.build(&params, column.as_deref(), None);
-    let labeler = Labeler::new(candles.clone(), params.clone()).unwrap();
+    // The shared work built on one to three threads: the same tables.
+    let threads = 1 + (seed % 3) as usize;
+    let labeler = Labeler::with_threads(candles.clone(), params.clone(), threads).unwrap();
     for cfg in labeler.configs() {
         for &side in &params.sides {
             let (mut want, want_u) = common::naive_for(&candles, cfg, &params, side, &per_bar);

@@ -172,16 +172,18 @@ fn candles(
 }
 
 /// The options read, the candles of `source` read, and the shared work
-/// done (the GIL released for it): what every entry point starts with.
+/// done on up to `threads` threads (the GIL released for it): what every
+/// entry point starts with.
 fn labeler(
     py: Python<'_>,
     source: &Bound<'_, PyAny>,
     opts: &Bound<'_, PyDict>,
+    threads: usize,
 ) -> PyResult<(Labeler, fxlabel::EncodeOptions)> {
     let (o, p) = options(py, opts)?;
     let c = candles(py, source, &o, &p)?;
     let labeler = py
-        .detach(|| Labeler::new(c, p))
+        .detach(|| Labeler::with_threads(c, p, threads))
         .map_err(|e| py_err(py, e))?;
     Ok((labeler, o.encode))
 }
@@ -203,11 +205,11 @@ fn label(
     jobs: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<String>, Vec<String>)> {
-    let (labeler, enc) = labeler(py, source, opts)?;
+    let jobs = store::jobs(jobs);
+    let (labeler, enc) = labeler(py, source, opts, jobs)?;
     let held = py
         .detach(|| store::plan(&labeler, &enc, &out_dir, overwrite))
         .map_err(|e| py_err(py, e))?;
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut stopped: Option<PyErr> = None;
     let mut written = Vec::new();
     let summary = py.detach(|| {
@@ -284,7 +286,7 @@ fn plan(
     opts: &Bound<'_, PyDict>,
     overwrite: bool,
 ) -> PyResult<Planned> {
-    let (labeler, enc) = labeler(py, source, opts)?;
+    let (labeler, enc) = labeler(py, source, opts, 1)?;
     let held = py
         .detach(|| store::plan(&labeler, &enc, &out_dir, overwrite))
         .map_err(|e| py_err(py, e))?;
@@ -309,7 +311,7 @@ fn commit(
     keys: Vec<String>,
     owner: String,
 ) -> PyResult<Vec<u64>> {
-    let (labeler, enc) = labeler(py, source, opts)?;
+    let (labeler, enc) = labeler(py, source, opts, 1)?;
     py.detach(|| store::commit_keys(&labeler, &enc, &out_dir, &owner, &keys))
         .map_err(|e| py_err(py, e))
 }

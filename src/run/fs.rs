@@ -420,6 +420,12 @@ impl<S: Store> Drop for Held<S> {
     }
 }
 
+/// The labeling threads of a native run: as many as asked, or one per
+/// core.
+pub fn jobs(asked: Option<usize>) -> usize {
+    asked.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Takes `dir` and plans the run there ([`Run::plan`]): an error when
 /// another run holds it, or an existing file differs (unless `overwrite`).
 pub fn plan(labeler: &Labeler, opts: &EncodeOptions, dir: &Path, overwrite: bool) -> Result<Held> {
