@@ -44,12 +44,14 @@
 //! candles and horizons up to 45 days) and `u32` otherwise; 0 means "no
 //! touch within the longest window". The default grid on both sides
 //! needs 6 levels in each direction: 12 tables, `24 * N` bytes. MFE/MAE,
-//! when asked for, add the two chains (`8 * N` bytes) to find range
-//! maxima by jumping.
+//! when asked for, add range-extreme tables of the highs and the lows
+//! ([`crate::extremes`], ~11.5 bytes a candle for both), which answer
+//! each row's maximum and minimum in O(1).
 
 use crate::candles::{Candles, Prices, TICKS};
 use crate::distinct::Distinct;
 use crate::error::{Error, Result};
+use crate::extremes::{Extreme, Extremes};
 use crate::grid::{Config, Entry, HorizonUnit, Side, Tie, ValidParams};
 
 /// Slack of the contract's barrier test, in pips.
@@ -438,10 +440,10 @@ pub struct Labeler {
     bid: TouchSet,
     /// The short side's tables when a spread is paid.
     ask: Option<TouchSet>,
-    /// Next-greater-high and next-smaller-low chains (extras only), and
+    /// Range extremes of the highs and of the lows (extras only), and
     /// the same over the ask bars when a spread column makes them differ.
-    chains: Option<(Vec<u32>, Vec<u32>)>,
-    ask_chains: Option<(Vec<u32>, Vec<u32>)>,
+    extremes: Option<(Extremes, Extremes)>,
+    ask_extremes: Option<(Extremes, Extremes)>,
     /// The largest exit offset any row can have: the longest window in
     /// bars (one more when entering at the next open).
     max_offset: usize,
@@ -524,11 +526,14 @@ impl Labeler {
             ask_column.map(Spread::Column),
         ];
         for spread in chain_spreads.into_iter().flatten() {
+            let n = c.len();
             parts.push(Box::new(move || {
-                Built::Chain(next_chain(&c.high, Dir::Up, spread))
+                let val = |k| c.high.get(k) + spread.at(k);
+                Built::Extremes(Extremes::new(n, val, Extreme::Max, max_offset))
             }));
             parts.push(Box::new(move || {
-                Built::Chain(next_chain(&c.low, Dir::Down, spread))
+                let val = |k| c.low.get(k) + spread.at(k);
+                Built::Extremes(Extremes::new(n, val, Extreme::Min, max_offset))
             }));
         }
         let mut built = run_parts(parts, threads).into_iter();
@@ -539,8 +544,10 @@ impl Labeler {
         let bid = touch_set()?;
         let ask = if has_ask { Some(touch_set()?) } else { None };
         let mut chain_pair = || match (built.next(), built.next()) {
-            (Some(Built::Chain(high)), Some(Built::Chain(low))) => Ok((high, low)),
-            _ => Err(Error::Format("shared work: a chain is missing".into())),
+            (Some(Built::Extremes(high)), Some(Built::Extremes(low))) => Ok((high, low)),
+            _ => Err(Error::Format(
+                "shared work: a range table is missing".into(),
+            )),
         };
         let chains = if params.extras {
             Some(chain_pair()?)
@@ -559,8 +566,8 @@ impl Labeler {
             params,
             bid,
             ask,
-            chains,
-            ask_chains,
+            extremes: chains,
+            ask_extremes: ask_chains,
             max_offset,
             recip: if params_weights {
                 // 0 for c = 0: a bar no span holds adds nothing.
@@ -620,13 +627,12 @@ impl Labeler {
     /// Bytes held by the shared work (first-touch tables and chains),
     /// not counting the candles.
     pub fn shared_bytes(&self) -> usize {
-        let chains = |c: &Option<(Vec<u32>, Vec<u32>)>| {
-            c.as_ref().map_or(0, |(a, b)| (a.len() + b.len()) * 4)
-        };
+        let chains =
+            |c: &Option<(Extremes, Extremes)>| c.as_ref().map_or(0, |(a, b)| a.bytes() + b.bytes());
         self.bid.bytes()
             + self.ask.as_ref().map_or(0, TouchSet::bytes)
-            + chains(&self.chains)
-            + chains(&self.ask_chains)
+            + chains(&self.extremes)
+            + chains(&self.ask_extremes)
     }
 
     /// Outcomes of one side of one config for every candle (their
@@ -915,12 +921,14 @@ impl Labeler {
         let p = self.params.pip_value;
         let shift = (self.params.entry == Entry::NextOpen) as usize;
         let spread = t.entry.spread;
-        let Some((nh, nl)) = &self.chains else {
+        let Some((xh, xl)) = &self.extremes else {
             return;
         };
-        let (nh, nl) = match (t.side, &self.ask_chains) {
-            (Side::Short, Some((ah, al))) => (ah, al),
-            _ => (nh, nl),
+        // The ask bars' own tables with a spread column (a constant one
+        // keeps the bid bars' order).
+        let (xh, xl, bars) = match (t.side, &self.ask_extremes) {
+            (Side::Short, Some((ah, al))) => (ah, al, spread),
+            _ => (xh, xl, Spread::None),
         };
         o.mfe.resize(m, 0.0);
         o.mae.resize(m, 0.0);
@@ -931,7 +939,8 @@ impl Labeler {
             }
             let (i, j) = (start + r, start + r + x);
             let e = t.entry.at(i + shift);
-            let (hi, lo) = (range_extreme(nh, i + 1, j), range_extreme(nl, i + 1, j));
+            let hi = xh.get(i + 1, j, |k| c.high.get(k) + bars.at(k));
+            let lo = xl.get(i + 1, j, |k| c.low.get(k) + bars.at(k));
             (o.mfe[r], o.mae[r]) = match t.side {
                 Side::Long => (pos((c.high.get(hi) - e) / p), pos((e - c.low.get(lo)) / p)),
                 Side::Short => (
@@ -1085,7 +1094,7 @@ type Part<'a> = Box<dyn FnOnce() -> Built + Send + 'a>;
 /// What a [`Part`] builds.
 enum Built {
     Touches(Touches),
-    Chain(Vec<u32>),
+    Extremes(Extremes),
 }
 
 /// Runs `parts` on up to `threads` threads, each taking the next part
@@ -1170,20 +1179,6 @@ fn pos(x: f64) -> f32 {
         x as f32
     } else {
         0.0
-    }
-}
-
-/// The index of the extreme of `from..=to` on a next-greater (or
-/// next-smaller) chain: follow the chain from `from` while it stays in range.
-#[inline]
-fn range_extreme(next: &[u32], from: usize, to: usize) -> usize {
-    let mut j = from;
-    loop {
-        let k = next[j] as usize;
-        if k > to {
-            return j;
-        }
-        j = k;
     }
 }
 
@@ -1429,42 +1424,6 @@ fn last_true(s: &[u32], f: impl Fn(u32) -> bool) -> Option<usize> {
     Some(lo)
 }
 
-/// Next strictly greater (Up) or strictly smaller (Down) element's index
-/// for every index, `n` when there is none, over the prices plus `spread`
-/// (the ask bars).
-fn next_chain(vals: &Prices, dir: Dir, spread: Spread<'_>) -> Vec<u32> {
-    match (vals, spread) {
-        (Prices::Ticks(v), Spread::None) => next_chain_by(v.len(), |i| v[i], dir),
-        (Prices::Float(v), Spread::None) => next_chain_by(v.len(), |i| v[i], dir),
-        (v, s) => next_chain_by(v.len(), |i| v.get(i) + s.at(i), dir),
-    }
-}
-
-/// [`next_chain`] over `n` values read by `val` (ticks compare like the
-/// prices they stand for).
-fn next_chain_by<T: PartialOrd>(n: usize, val: impl Fn(usize) -> T, dir: Dir) -> Vec<u32> {
-    let mut next = vec![n as u32; n];
-    let mut stack: Vec<u32> = Vec::new();
-    for i in (0..n).rev() {
-        while let Some(&top) = stack.last() {
-            let t = val(top as usize);
-            let dominated = match dir {
-                Dir::Up => t <= val(i),
-                Dir::Down => t >= val(i),
-            };
-            if !dominated {
-                break;
-            }
-            stack.pop();
-        }
-        if let Some(&top) = stack.last() {
-            next[i] = top;
-        }
-        stack.push(i as u32);
-    }
-    next
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1477,31 +1436,5 @@ mod tests {
             assert_eq!(got, k.checked_sub(1).map(|x| x as usize), "k={k}");
         }
         assert_eq!(last_true(&[], |_| true), None);
-    }
-
-    #[test]
-    fn chains_point_to_next_strictly_greater() {
-        let v = Prices::Float(vec![1.0, 3.0, 2.0, 3.0, 5.0, 4.0]);
-        let t = Prices::Ticks(vec![1, 3, 2, 3, 5, 4]);
-        let none = Spread::None;
-        assert_eq!(next_chain(&t, Dir::Up, none), next_chain(&v, Dir::Up, none));
-        assert_eq!(
-            next_chain(&t, Dir::Down, none),
-            next_chain(&v, Dir::Down, none)
-        );
-        assert_eq!(next_chain(&v, Dir::Up, none), vec![1, 4, 3, 4, 6, 6]);
-        assert_eq!(next_chain(&v, Dir::Down, none), vec![6, 2, 6, 6, 5, 6]);
-        assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 1, 3), 1);
-        assert_eq!(range_extreme(&next_chain(&v, Dir::Up, none), 0, 5), 4);
-        // The ask bars: a spread column can change which bar is highest.
-        for s in [
-            Prices::Float(vec![0.0, 0.0, 2.0, 0.0, 0.0, 0.0]),
-            Prices::Ticks(vec![0, 0, 200_000, 0, 0, 0]),
-        ] {
-            assert_eq!(
-                next_chain(&v, Dir::Up, Spread::Column(&s)),
-                vec![1, 2, 4, 4, 6, 6]
-            );
-        }
     }
 }

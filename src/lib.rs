@@ -28,6 +28,7 @@ mod de;
 mod distinct;
 pub mod encode;
 pub mod error;
+mod extremes;
 pub mod grid;
 pub mod input;
 pub mod kernel;
