@@ -464,7 +464,7 @@ impl Labeler {
     }
 
     /// [`Labeler::new`] with its independent parts (the tables of each
-    /// direction and series, the chains) built on up to `threads` threads
+    /// direction and series, the range tables) built on up to `threads` threads
     /// at once: what a native run with that many labeling threads uses
     /// (one thread on wasm32). Same tables either way.
     pub fn with_threads(candles: Candles, params: ValidParams, threads: usize) -> Result<Self> {
@@ -505,7 +505,7 @@ impl Labeler {
             max_window_len(&candles, params.horizon_unit, hmax, next_open) + next_open as usize;
         let wide = max_offset > u16::MAX as usize;
         // The independent parts, in order: each table set's up and down
-        // tables, then each pair of chains (high, low).
+        // tables, then each pair of range tables (highs, lows).
         let (c, p) = (&candles, &params);
         let mut parts: Vec<Part<'_>> = Vec::new();
         let has_ask = spread && short;
@@ -521,11 +521,11 @@ impl Labeler {
         }
         // A constant spread keeps the order of the bars; a column does not.
         let ask_column = c.spread.as_ref().filter(|_| p.extras && short);
-        let chain_spreads = [
+        let extreme_spreads = [
             p.extras.then_some(Spread::None),
             ask_column.map(Spread::Column),
         ];
-        for spread in chain_spreads.into_iter().flatten() {
+        for spread in extreme_spreads.into_iter().flatten() {
             let n = c.len();
             parts.push(Box::new(move || {
                 let val = |k| c.high.get(k) + spread.at(k);
@@ -543,19 +543,19 @@ impl Labeler {
         };
         let bid = touch_set()?;
         let ask = if has_ask { Some(touch_set()?) } else { None };
-        let mut chain_pair = || match (built.next(), built.next()) {
+        let mut extremes_pair = || match (built.next(), built.next()) {
             (Some(Built::Extremes(high)), Some(Built::Extremes(low))) => Ok((high, low)),
             _ => Err(Error::Format(
                 "shared work: a range table is missing".into(),
             )),
         };
-        let chains = if params.extras {
-            Some(chain_pair()?)
+        let extremes = if params.extras {
+            Some(extremes_pair()?)
         } else {
             None
         };
-        let ask_chains = if ask_column.is_some() {
-            Some(chain_pair()?)
+        let ask_extremes = if ask_column.is_some() {
+            Some(extremes_pair()?)
         } else {
             None
         };
@@ -566,8 +566,8 @@ impl Labeler {
             params,
             bid,
             ask,
-            extremes: chains,
-            ask_extremes: ask_chains,
+            extremes,
+            ask_extremes,
             max_offset,
             recip: if params_weights {
                 // 0 for c = 0: a bar no span holds adds nothing.
@@ -624,15 +624,15 @@ impl Labeler {
         Ok(c)
     }
 
-    /// Bytes held by the shared work (first-touch tables and chains),
+    /// Bytes held by the shared work (first-touch and range tables),
     /// not counting the candles.
     pub fn shared_bytes(&self) -> usize {
-        let chains =
+        let extremes =
             |c: &Option<(Extremes, Extremes)>| c.as_ref().map_or(0, |(a, b)| a.bytes() + b.bytes());
         self.bid.bytes()
             + self.ask.as_ref().map_or(0, TouchSet::bytes)
-            + chains(&self.extremes)
-            + chains(&self.ask_extremes)
+            + extremes(&self.extremes)
+            + extremes(&self.ask_extremes)
     }
 
     /// Outcomes of one side of one config for every candle (their
