@@ -7,12 +7,60 @@
 use crate::error::Error;
 use serde::de::{self, Deserialize};
 
+/// A float: a JSON number, or NaN and the infinities as the text
+/// [`crate::options::float_value`] spells them (JSON has no such numbers),
+/// so that they reach validation and are refused by its rule, with the
+/// same words on every surface.
+struct Float(f64);
+
+impl<'de> Deserialize<'de> for Float {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Float;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> std::result::Result<Float, E> {
+                Ok(Float(x))
+            }
+            fn visit_i64<E: de::Error>(self, x: i64) -> std::result::Result<Float, E> {
+                Ok(Float(x as f64))
+            }
+            fn visit_u64<E: de::Error>(self, x: u64) -> std::result::Result<Float, E> {
+                Ok(Float(x as f64))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<Float, E> {
+                match s {
+                    "NaN" => Ok(Float(f64::NAN)),
+                    "Infinity" => Ok(Float(f64::INFINITY)),
+                    "-Infinity" => Ok(Float(f64::NEG_INFINITY)),
+                    _ => Err(E::invalid_type(de::Unexpected::Str(s), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A float option, as [`Float`].
+pub(crate) fn float<'de, D: de::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Float::deserialize(d).map(|f| f.0)
+}
+
+/// A list of floats, as [`Float`].
+pub(crate) fn float_list<'de, D: de::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<f64>, D::Error> {
+    Vec::<Float>::deserialize(d).map(|v| v.into_iter().map(|f| f.0).collect())
+}
+
 /// Whole numbers given as JSON numbers of any kind (JavaScript has only
 /// doubles): `30` and `30.0` are 30, `1.5` is refused.
 pub(crate) fn whole<'de, D: de::Deserializer<'de>, T: TryFrom<u64>>(
     d: D,
 ) -> std::result::Result<T, D::Error> {
-    let x = f64::deserialize(d)?;
+    let x = float(d)?;
     if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 2f64.powi(53) {
         if let Ok(v) = T::try_from(x as u64) {
             return Ok(v);
@@ -27,7 +75,7 @@ pub(crate) fn whole<'de, D: de::Deserializer<'de>, T: TryFrom<u64>>(
 pub(crate) fn whole_list<'de, D: de::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Vec<u64>, D::Error> {
-    let v = Vec::<f64>::deserialize(d)?;
+    let v = float_list(d)?;
     v.into_iter()
         .map(|x| whole::<_, u64>(serde::de::value::F64Deserializer::<D::Error>::new(x)))
         .collect()

@@ -118,17 +118,21 @@ str_enum!(Entry, "entry", "close" => Entry::Close, "next_open" => Entry::NextOpe
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
+    #[serde(deserialize_with = "crate::de::float_list")]
     pub target_pips: Vec<f64>,
+    #[serde(deserialize_with = "crate::de::float_list")]
     pub stop_pips: Vec<f64>,
     #[serde(deserialize_with = "crate::de::whole_list")]
     pub horizons: Vec<u64>,
     pub horizon_unit: HorizonUnit,
+    #[serde(deserialize_with = "crate::de::float")]
     pub pip_value: f64,
     pub sides: Vec<Side>,
     pub tie: Tie,
     /// Adds `{side}_mfe_pips` and `{side}_mae_pips`.
     pub extras: bool,
     /// A constant spread in pips (finite, >= 0); 0: none.
+    #[serde(deserialize_with = "crate::de::float")]
     pub spread_pips: f64,
     /// The input column holding each bar's spread in price units; not
     /// together with a non-zero `spread_pips`.
@@ -332,6 +336,7 @@ impl ValidParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub horizon_unit: HorizonUnit,
+    #[serde(deserialize_with = "crate::de::float")]
     pub pip_value: f64,
     pub sides: Vec<Side>,
     pub tie: Tie,

@@ -112,7 +112,8 @@ impl Spelling {
 
 /// A host's floating-point option value as JSON. JSON has no NaN or
 /// infinity (serde would make them null, the default): they become their
-/// spelling as a string, which the option's type refuses, naming it.
+/// spelling as a string, which the float options read back
+/// ([`crate::de`]), so that the option's own rule refuses them.
 pub fn float_value(x: f64) -> Value {
     serde_json::Number::from_f64(x).map_or_else(
         || Value::String(format!("{x}").replace("inf", "Infinity")),
@@ -324,5 +325,42 @@ mod tests {
             "targetPips"
         );
         assert_eq!(err(json!([1]), Spelling::Camel), "options");
+    }
+
+    /// NaN and the infinities, which hosts spell as text in JSON, are
+    /// refused by the option's own rule, in the same words everywhere.
+    #[test]
+    fn non_finite_floats_meet_the_options_rule() {
+        let message = |name: &str, x: f64| {
+            let v = match name {
+                "target_pips" | "horizons" => Value::Array(vec![float_value(x)]),
+                _ => float_value(x),
+            };
+            match Options::from_json(json!({ name: v }), Spelling::Snake)
+                .and_then(|o| o.validate(Spelling::Snake).map(|_| o))
+            {
+                Err(Error::Param { name, message }) => format!("{name}: {message}"),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            message("pip_value", f64::NAN),
+            "pip_value: NaN is not a positive finite price"
+        );
+        assert_eq!(
+            message("spread_pips", f64::INFINITY),
+            "spread_pips: inf is not a finite number of pips >= 0"
+        );
+        assert_eq!(
+            message("target_pips", f64::NEG_INFINITY),
+            "target_pips: -inf is not a positive finite number of pips"
+        );
+        assert_eq!(
+            message("horizons", f64::NAN),
+            "horizons: NaN is not a whole number in range"
+        );
+        // Other text is still refused as text.
+        let err = Options::from_json(json!({"pip_value": "0.01"}), Spelling::Snake);
+        assert!(format!("{err:?}").contains("expected a number"), "{err:?}");
     }
 }

@@ -130,6 +130,11 @@ def test_bad_input_and_parameters_touch_nothing(tmp_path):
         with pytest.raises(fxlabel.ParameterError) as e:
             fxlabel.label_dataframe(frame, **{**GRID, **kwargs}, out_dir=out)
         assert e.value.param == param and f"'{param}'" in str(e.value), kwargs
+    # NaN and infinities meet the option's own rule, as on the CLI.
+    with pytest.raises(fxlabel.ParameterError, match="'spread_pips': inf is not a finite number of pips"):
+        fxlabel.label_dataframe(frame, **GRID, spread_pips=float("inf"), out_dir=out)
+    with pytest.raises(fxlabel.ParameterError, match="'pip_value': NaN is not a positive finite price"):
+        fxlabel.label_dataframe(frame, **GRID, pip_value=float("nan"), out_dir=out)
     with pytest.raises(fxlabel.ParameterError, match="not candles"):
         fxlabel.label_dataframe(42, **GRID, out_dir=out)
     assert not out.exists(), "nothing on disk is touched"
