@@ -138,6 +138,7 @@ def test_every_row_follows_the_contract(seed, tmp_path):
         "entry": rng.choice(["close", "next_open"]),
         "extras": rng.random() < 0.5,
         "weights": rng.random() < 0.7,
+        "sides": rng.choice([["long", "short"], ["long", "short"], ["long"], ["short"]]),
     }
     if use_column:
         o["spread_column"] = "spread"
@@ -158,6 +159,9 @@ def test_every_row_follows_the_contract(seed, tmp_path):
                 got = fxlabel.load_label_results(key, out_dir=tmp_path, as_="pyarrow").to_pylist()
                 assert len(got) == len(cols["timestamp"])
                 for side in ("long", "short"):
+                    if side not in o["sides"]:
+                        assert not any(c.startswith(side) for c in got[0]), key
+                        continue
                     want = reference(cols, T, S, H, o, side)
                     for i, (g, w) in enumerate(zip(got, want)):
                         where = f"{key} {side} row {i} ({o})"
