@@ -343,22 +343,22 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         };
-        assert_eq!(
-            message("pip_value", f64::NAN),
-            "pip_value: NaN is not a positive finite price"
-        );
-        assert_eq!(
-            message("spread_pips", f64::INFINITY),
-            "spread_pips: inf is not a finite number of pips >= 0"
-        );
-        assert_eq!(
-            message("target_pips", f64::NEG_INFINITY),
-            "target_pips: -inf is not a positive finite number of pips"
-        );
-        assert_eq!(
-            message("horizons", f64::NAN),
-            "horizons: NaN is not a whole number in range"
-        );
+        for (name, x, said) in [
+            ("pip_value", f64::NAN, "NaN is not a positive finite price"),
+            (
+                "spread_pips",
+                f64::INFINITY,
+                "inf is not a finite number of pips >= 0",
+            ),
+            (
+                "target_pips",
+                f64::NEG_INFINITY,
+                "-inf is not a positive finite number of pips",
+            ),
+            ("horizons", f64::NAN, "NaN is not a whole number in range"),
+        ] {
+            assert_eq!(message(name, x), format!("{name}: {said}"));
+        }
         // Other text is still refused as text.
         let err = Options::from_json(json!({"pip_value": "0.01"}), Spelling::Snake);
         assert!(format!("{err:?}").contains("expected a number"), "{err:?}");
