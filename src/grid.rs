@@ -336,7 +336,6 @@ impl ValidParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub horizon_unit: HorizonUnit,
-    #[serde(deserialize_with = "crate::de::float")]
     pub pip_value: f64,
     pub sides: Vec<Side>,
     pub tie: Tie,
