@@ -407,26 +407,38 @@ impl CandlesBuilder {
     /// validated and fingerprinted.
     /// `start == end` keeps nothing: enough to plan a run (configs, file
     /// names, the resume check and the footer of a file made in parts).
-    /// Call it before the first row.
+    /// An `end` before `start`, or a call after the first row, is a bad
+    /// parameter.
     ///
     /// ```
     /// use fxlabel::{CandlesBuilder, candles::Span};
     /// let mut b = CandlesBuilder::new();
-    /// b.keep(2, 4, Span::Bars(1));
+    /// b.keep(2, 4, Span::Bars(1)).unwrap();
     /// for i in 0..10 {
     ///     b.push(i * 60_000, 1.1, 1.1, 1.1, 1.1).unwrap();
     /// }
+    /// assert!(b.keep(0, 1, Span::Bars(1)).is_err()); // rows came already
     /// let c = b.finish().unwrap();
     /// assert_eq!((c.base(), c.output_rows(), c.len(), c.total_rows()), (2, 2, 3, 10));
     /// ```
-    pub fn keep(&mut self, start: usize, end: usize, margin: impl Into<Margin>) {
+    pub fn keep(&mut self, start: usize, end: usize, margin: impl Into<Margin>) -> Result<()> {
+        if end < start {
+            return Err(Error::param(
+                "end",
+                format!("{end} is before start {start}"),
+            ));
+        }
+        if !self.is_empty() {
+            return Err(Error::param("keep", "call keep before appending rows"));
+        }
         self.keep = Some(Keep {
             start,
-            end: end.max(start),
+            end,
             margin: margin.into(),
             until: None,
             stale: 0,
         });
+        Ok(())
     }
 
     /// Whether row `row` (timestamp `ts`) is kept.
@@ -792,6 +804,25 @@ impl CandlesBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_refuses_a_backward_range_and_a_late_call() {
+        let param = |r: Result<()>| match r {
+            Err(Error::Param { name, message }) => format!("{name}: {message}"),
+            other => panic!("expected a bad parameter, got {other:?}"),
+        };
+        let mut b = CandlesBuilder::new();
+        assert_eq!(
+            param(b.keep(5, 3, Span::Bars(1))),
+            "end: 3 is before start 5"
+        );
+        b.keep(3, 3, Span::Bars(1)).unwrap();
+        b.push(0, 1.1, 1.1, 1.1, 1.1).unwrap();
+        assert_eq!(
+            param(b.keep(0, 1, Span::Bars(1))),
+            "keep: call keep before appending rows"
+        );
+    }
 
     fn err_at(rows: &[(i64, f64, f64, f64, f64)]) -> (Option<usize>, String) {
         let mut b = CandlesBuilder::new();

@@ -13,7 +13,7 @@ use fxlabel::{
 fn rebuild(c: &Candles, keep: Option<(usize, usize)>, p: &ValidParams) -> Labeler {
     let mut b = CandlesBuilder::new();
     if let Some((start, end)) = keep {
-        b.keep(start, end, p.longest_window());
+        b.keep(start, end, p.longest_window()).unwrap();
     }
     let (ts, h, l, cl) = (c.timestamps(), c.high(), c.low(), c.close());
     for i in 0..ts.len() {

@@ -210,7 +210,7 @@ impl Cols {
         let mut b = CandlesBuilder::new();
         b.expect(params.needs());
         if let Some((start, end)) = keep {
-            b.keep(start, end, params.margin());
+            b.keep(start, end, params.margin()).unwrap();
         }
         b.push_columns_with(
             &self.ts,

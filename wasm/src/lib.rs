@@ -299,14 +299,9 @@ impl CandleInput {
             }
         };
         let (start, end) = (row(start, "start")?, row(end, "end")?);
-        if end < start {
-            return Err(param_err("end", format!("{end} is before start {start}")));
-        }
-        if !self.builder.is_empty() {
-            return Err(param_err("keep", "call keep before appending rows"));
-        }
-        self.builder.keep(start, end, self.params.margin());
-        Ok(())
+        self.builder
+            .keep(start, end, self.params.margin())
+            .map_err(js_err)
     }
 
     /// Does the shared work: the labeler. Consumes the input.
