@@ -197,6 +197,53 @@ def test_readers_and_filters_on_the_statistics(tmp_path):
     assert len(fp) == full.num_rows and int((fp["long_label"] == 1).sum()) == hits.num_rows
 
 
+def test_version_2_files_read_alike_in_every_reader(tmp_path):
+    """Files with every version 2 column (uniqueness, MFE/MAE, the null
+    tail of next_open) and many row groups: every reader sees the same
+    values and nulls, and filters that prune row groups by their
+    statistics (timestamp, label, exit offset) lose no row."""
+    import duckdb
+    import fastparquet
+    import numpy as np
+
+    frame = pd.read_csv(SAMPLE)
+    spread = np.random.default_rng(7).integers(2, 30, len(frame)) * 1e-5
+    fxlabel.label_dataframe(frame.assign(spread=spread), target_pips=[10], stop_pips=[5], horizons=[30, 240], spread_column="spread", entry="next_open", weights=True, extras=True, row_group_size=1000, out_dir=tmp_path)
+    for key in ("T10_S5_H30", "T10_S5_H240"):
+        path = str(tmp_path / f"{key}.parquet")
+        full = pq.read_table(path)
+        assert pq.ParquetFile(path).metadata.num_row_groups == 8
+        uniq = full["long_uniqueness"].to_numpy(zero_copy_only=False)
+        nulls = np.isnan(uniq)
+        assert 0 < nulls.sum() < 300 and nulls[-1] and not nulls[0]
+        assert np.nanmin(uniq) > 0 and np.nanmax(uniq) <= 1
+        # The same values (nulls as NaN) through every reader.
+        for name, other in {
+            "polars": pl.read_parquet(path).to_pandas(),
+            "duckdb": duckdb.sql(f"SELECT * FROM read_parquet('{path}')").df(),
+            "fastparquet": fastparquet.ParquetFile(path).to_pandas(),
+        }.items():
+            assert list(other.columns) == full.column_names, name
+            for col in ("long_uniqueness", "short_uniqueness", "short_mfe_pips", "long_return_pips"):
+                got = other[col].to_numpy(dtype="float64", na_value=np.nan)
+                want = full[col].to_numpy(zero_copy_only=False).astype("float64")
+                np.testing.assert_array_equal(got, want, err_msg=f"{name} {col}")
+        # Filters on columns with min/max statistics, row groups pruned.
+        ts = full["timestamp"].cast(pa.int64()).to_numpy()
+        cut = pd.Timestamp(int(ts[4500]), unit="ms", tz="UTC")
+        labels = full["long_label"].to_numpy(zero_copy_only=False)
+        exits = full["long_exit_offset"].to_numpy(zero_copy_only=False)
+        want = int(((ts >= ts[4500]) & (labels == 1)).sum())
+        assert 0 < want
+        got = pq.read_table(path, filters=[("timestamp", ">=", cut), ("long_label", "=", 1)]).num_rows
+        assert got == want
+        assert pl.scan_parquet(path).filter((pl.col("timestamp") >= cut) & (pl.col("long_label") == 1)).collect().height == want
+        sql = f"SELECT count(*) FROM read_parquet('{path}') WHERE timestamp >= epoch_ms({int(ts[4500])}) AND long_label = 1"
+        assert duckdb.sql(sql).fetchall()[0][0] == want
+        kept = fastparquet.ParquetFile(path).to_pandas(filters=[("long_exit_offset", ">", 20)])
+        assert int((kept["long_exit_offset"] > 20).sum()) == int((np.nan_to_num(exits, nan=0) > 20).sum())
+
+
 def test_python_m_fxlabel_is_the_cli(tmp_path, reference):
     run = lambda *args: subprocess.run([sys.executable, "-m", "fxlabel", *map(str, args)], capture_output=True, text=True)
     r = run("label", SAMPLE, "--out", tmp_path, "-q", *FLAGS)

@@ -9,7 +9,7 @@
 //! | `*_exit_offset` | INT32, INT(32, unsigned) | DELTA_BINARY_PACKED |
 //! | `*_return_pips` | FLOAT | dictionary (`+T`, `-S`, then the timeout returns), RLE/bit-packed indices; PLAIN when a row group has more than 65,536 distinct values |
 //! | `*_ambiguous` | BOOLEAN | PLAIN (bit-packed) |
-//! | `*_mfe_pips`, `*_mae_pips` | FLOAT | PLAIN |
+//! | `*_mfe_pips`, `*_mae_pips`, `*_uniqueness` | FLOAT | PLAIN |
 //!
 //! One data page (v1) per column chunk, definition levels RLE-encoded and
 //! shared by a side's columns (a row's values are all null or all set),
